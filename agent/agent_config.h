@@ -1,0 +1,32 @@
+// The agent's own host config (YAML): who it is, where it listens, what it may touch.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "failover/tls.h"
+#include "failover/unit_name.h"
+
+namespace failover::agent {
+
+struct AgentConfig {
+  std::string host;                 // host name used in reports
+  std::string listen;               // e.g. "10.77.0.11:7700"
+  UnitAllowlist allowlist;          // default deny
+  std::map<std::string, std::string> secrets;  // name -> value (read from env or file at load)
+  TlsFiles tls;                     // mTLS; required unless insecure_plaintext
+  std::vector<std::string> allowed_clients;    // certificate identities allowed (empty = any from the CA)
+  bool insecure_plaintext = false;  // only with a loopback listen address
+  std::string audit_log;            // append-only JSON lines ("" = journal only)
+  std::string state_dir;            // lease table lives here ("" = no persistence)
+};
+
+// Parses the YAML text; errors name `path`, the line and the field.
+absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& yaml, const std::string& path);
+absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path);
+// Cross-field rules: TLS set unless insecure_plaintext; plaintext only on loopback.
+absl::Status CheckAgentConfig(const AgentConfig& config, const std::string& path);
+
+}  // namespace failover::agent

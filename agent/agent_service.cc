@@ -1,0 +1,160 @@
+#include "agent_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "failover/event_stream.h"
+#include "failover/logging.h"
+
+namespace failover::agent {
+namespace {
+
+constexpr char kVersion[] = "failover-agent 0.1";
+
+// Runs blocking `work` off the gRPC thread and finishes the unary reactor from there.
+template <typename F>
+grpc::ServerUnaryReactor* FinishOnWorker(grpc::CallbackServerContext* ctx, F work) {
+  auto* reactor = ctx->DefaultReactor();
+  std::thread([reactor, work = std::move(work)]() mutable { reactor->Finish(work()); }).detach();
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, const absl::Status& s) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
+}
+
+}  // namespace
+
+AgentService::AgentService(const AgentConfig& config, SystemdManager* systemd, ProbeRunner* probes,
+                           HostLease* lease, AuditLog* audit)
+    : config_(config),
+      systemd_(systemd),
+      probes_(probes),
+      lease_(lease),
+      runner_(config.host, systemd, probes, lease, audit, RealClock::Get()) {}
+
+AgentService::~AgentService() {
+  stopping_ = true;
+  if (watcher_.joinable()) watcher_.join();
+}
+
+absl::Status AgentService::Authorize(const grpc::CallbackServerContext& ctx, std::string* identity) const {
+  *identity = PeerIdentity(ctx);
+  if (config_.insecure_plaintext && identity->empty()) {
+    *identity = "plaintext:" + ctx.peer();
+    return absl::OkStatus();
+  }
+  if (identity->empty()) return absl::UnauthenticatedError("a verified client certificate is required");
+  if (!config_.allowed_clients.empty() &&
+      std::find(config_.allowed_clients.begin(), config_.allowed_clients.end(), *identity) ==
+          config_.allowed_clients.end())
+    return absl::PermissionDeniedError(absl::StrCat("client \"", *identity, "\" is not in allowed_clients"));
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* AgentService::GetState(grpc::CallbackServerContext* ctx, const v1::GetStateRequest* req,
+                                                 v1::GetStateResponse* resp) {
+  std::string caller;
+  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return FinishNow(ctx, s);
+  if (req->units_size() > kMaxUnitsPerRequest)
+    return FinishNow(ctx, absl::InvalidArgumentError(absl::StrCat("at most ", kMaxUnitsPerRequest, " units")));
+  for (const auto& u : req->units())
+    if (absl::Status s = config_.allowlist.Check(u); !s.ok()) return FinishNow(ctx, s);
+  return FinishOnWorker(ctx, [this, req, resp]() -> grpc::Status {
+    resp->set_host(config_.host);
+    resp->set_agent_version(kVersion);
+    resp->set_held_by_run(lease_->holder());
+    for (const auto& op : lease_->autonomous()) *resp->add_autonomous_operations() = op;
+    for (const auto& u : req->units()) {
+      auto st = systemd_->GetUnitState(u);
+      if (!st.ok()) return ToGrpcStatus(st.status());
+      st->set_host(config_.host);
+      *resp->add_units() = *st;
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerWriteReactor<v1::AgentEvent>* AgentService::Execute(grpc::CallbackServerContext* ctx,
+                                                                const v1::ExecuteRequest* req) {
+  using Stream = EventStream<v1::AgentEvent>;
+  std::string caller;
+  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
+  if (absl::Status s = ValidateExecuteRequest(*req, config_.allowlist); !s.ok()) {
+    GetLogger("agent")->warn("refused Execute from {}: {}", caller, s.message());
+    return Stream::Fail(ToGrpcStatus(s));
+  }
+  if (!req->dry_run()) {
+    if (absl::Status s = lease_->Acquire(req->run_id(), std::chrono::milliseconds(req->lease_ms())); !s.ok())
+      return Stream::Fail(ToGrpcStatus(s));
+    lease_->BeginStep();
+  }
+  // Copy: the worker outlives the RPC when the coordinator goes away mid-step.
+  return Stream::Start([this, request = *req, caller](Stream::Sink& sink) {
+    runner_.Run(request, caller, [&sink](v1::AgentEvent e) { sink.Push(std::move(e)); });
+    if (!request.dry_run()) {
+      // Renew from the end of the step: the lease counts the coordinator's silence, not the step.
+      (void)lease_->Renew(request.run_id(), std::chrono::milliseconds(request.lease_ms()));
+      lease_->EndStep();
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* AgentService::Probe(grpc::CallbackServerContext* ctx, const v1::ProbeRequest* req,
+                                              v1::ProbeResponse* resp) {
+  std::string caller;
+  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return FinishNow(ctx, s);
+  if (req->probes_size() > kMaxProbesPerRequest)
+    return FinishNow(ctx, absl::InvalidArgumentError(absl::StrCat("at most ", kMaxProbesPerRequest, " probes")));
+  for (const auto& p : req->probes()) {
+    if (absl::Status s = ValidateProbeSpec(p); !s.ok()) return FinishNow(ctx, s);
+    if (p.kind_case() == v1::ProbeSpec::kUnit)
+      if (absl::Status s = config_.allowlist.Check(p.unit().unit()); !s.ok()) return FinishNow(ctx, s);
+  }
+  return FinishOnWorker(ctx, [this, req, resp]() {
+    for (const auto& p : req->probes()) *resp->add_results() = probes_->Run(p);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* AgentService::RenewLease(grpc::CallbackServerContext* ctx,
+                                                   const v1::RenewLeaseRequest* req,
+                                                   v1::RenewLeaseResponse* resp) {
+  std::string caller;
+  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return FinishNow(ctx, s);
+  if (absl::Status s = ValidateId("run_id", req->run_id()); !s.ok()) return FinishNow(ctx, s);
+  if (req->release()) {
+    return FinishOnWorker(ctx, [this, run = req->run_id()]() {
+      auto units = lease_->Release(run);
+      if (!units.empty()) runner_.RestoreUnits(run, units, "run released the host with units still stopped");
+      return grpc::Status::OK;
+    });
+  }
+  if (req->lease_ms() == 0 || req->lease_ms() > kMaxLeaseMs)
+    return FinishNow(ctx, absl::InvalidArgumentError(absl::StrCat("lease_ms must be 1..", kMaxLeaseMs)));
+  if (absl::Status s = lease_->Renew(req->run_id(), std::chrono::milliseconds(req->lease_ms())); !s.ok())
+    return FinishNow(ctx, s);
+  for (const auto& u : lease_->held_units()) resp->add_held_units(u);
+  return FinishNow(ctx, absl::OkStatus());
+}
+
+void AgentService::StartLeaseWatcher() {
+  auto [run, units] = lease_->LoadPersisted();
+  if (!units.empty())
+    runner_.RestoreUnits(run, units, "agent restarted while the units were held stopped");
+  watcher_ = std::thread([this] {
+    while (!stopping_) {
+      auto [expired_run, held] = lease_->TakeExpired();
+      if (!expired_run.empty()) {
+        GetLogger("agent")->warn("[run={}] lease expired without news from the coordinator", expired_run);
+        if (!held.empty()) runner_.RestoreUnits(expired_run, held, "lease expired without news from the coordinator");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+}
+
+}  // namespace failover::agent

@@ -1,0 +1,46 @@
+// The Agent gRPC service (callback API). Validates every request, checks the caller's identity
+// and the allowlist, and hands blocking systemd/probe work to worker threads.
+#pragma once
+
+#include <atomic>
+#include <thread>
+
+#include "agent/agent_config.h"
+#include "agent/host_lease.h"
+#include "agent/step_runner.h"
+#include "failover/v1/agent.grpc.pb.h"
+
+namespace failover::agent {
+
+class AgentService final : public v1::Agent::CallbackService {
+ public:
+  AgentService(const AgentConfig& config, SystemdManager* systemd, ProbeRunner* probes, HostLease* lease,
+               AuditLog* audit);
+  ~AgentService() override;
+
+  grpc::ServerUnaryReactor* GetState(grpc::CallbackServerContext* ctx, const v1::GetStateRequest* req,
+                                     v1::GetStateResponse* resp) override;
+  grpc::ServerWriteReactor<v1::AgentEvent>* Execute(grpc::CallbackServerContext* ctx,
+                                                    const v1::ExecuteRequest* req) override;
+  grpc::ServerUnaryReactor* Probe(grpc::CallbackServerContext* ctx, const v1::ProbeRequest* req,
+                                  v1::ProbeResponse* resp) override;
+  grpc::ServerUnaryReactor* RenewLease(grpc::CallbackServerContext* ctx, const v1::RenewLeaseRequest* req,
+                                       v1::RenewLeaseResponse* resp) override;
+
+  // Restores what a previous agent process left held, then watches lease expiry.
+  void StartLeaseWatcher();
+
+ private:
+  // PERMISSION_DENIED unless the caller's certificate identity is allowed.
+  absl::Status Authorize(const grpc::CallbackServerContext& ctx, std::string* identity) const;
+
+  const AgentConfig& config_;
+  SystemdManager* systemd_;
+  ProbeRunner* probes_;
+  HostLease* lease_;
+  StepRunner runner_;
+  std::atomic<bool> stopping_{false};
+  std::thread watcher_;
+};
+
+}  // namespace failover::agent

@@ -1,0 +1,238 @@
+#include "dbus_systemd_manager.h"
+
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "failover/clock.h"
+#include "failover/logging.h"
+
+namespace failover::agent {
+namespace {
+
+constexpr char kService[] = "org.freedesktop.systemd1";
+constexpr char kManagerPath[] = "/org/freedesktop/systemd1";
+constexpr char kManagerIface[] = "org.freedesktop.systemd1.Manager";
+constexpr char kUnitIface[] = "org.freedesktop.systemd1.Unit";
+constexpr char kServiceIface[] = "org.freedesktop.systemd1.Service";
+constexpr char kPropsIface[] = "org.freedesktop.DBus.Properties";
+constexpr size_t kMaxRememberedJobs = 4096;
+constexpr auto kCallTimeout = std::chrono::seconds(10);
+
+bool IsBusBroken(const sdbus::Error& e) {
+  const std::string& n = e.getName();
+  return absl::StrContains(n, "Disconnected") || absl::StrContains(n, "NoReply") ||
+         absl::StrContains(n, "ServiceUnknown") || absl::StrContains(n, "NameHasNoOwner") ||
+         absl::StrContains(n, "System.Error.ENOTCONN") || absl::StrContains(n, "System.Error.ECONNRESET") ||
+         absl::StrContains(n, "System.Error.EPIPE") || absl::StrContains(n, "System.Error.ETIMEDOUT");
+}
+
+absl::Status FromDbusError(const std::string& what, const sdbus::Error& e) {
+  const std::string msg = absl::StrCat(what, ": ", e.getName(), ": ", e.getMessage());
+  if (e.getName() == "org.freedesktop.systemd1.NoSuchUnit") return absl::NotFoundError(msg);
+  if (absl::StrContains(e.getName(), "AccessDenied")) return absl::PermissionDeniedError(msg);
+  if (absl::StrContains(e.getName(), "InvalidArgs")) return absl::InvalidArgumentError(msg);
+  if (IsBusBroken(e)) return absl::UnavailableError(msg);
+  return absl::FailedPreconditionError(msg);
+}
+
+template <typename T>
+T VariantOr(const std::map<std::string, sdbus::Variant>& props, const std::string& key, T fallback) {
+  auto it = props.find(key);
+  if (it == props.end()) return fallback;
+  try {
+    return it->second.get<T>();
+  } catch (const sdbus::Error&) {
+    return fallback;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DbusSystemdManager>> DbusSystemdManager::Create() {
+  std::unique_ptr<DbusSystemdManager> m(new DbusSystemdManager());
+  std::lock_guard<std::mutex> lock(m->conn_mu_);
+  absl::Status s = m->ConnectLocked();
+  if (!s.ok()) return s;
+  return m;
+}
+
+DbusSystemdManager::~DbusSystemdManager() {
+  std::lock_guard<std::mutex> lock(conn_mu_);
+  manager_.reset();
+  if (conn_) conn_->leaveEventLoop();
+  conn_.reset();
+}
+
+absl::Status DbusSystemdManager::ConnectLocked() {
+  try {
+    manager_.reset();
+    if (conn_) conn_->leaveEventLoop();
+    conn_ = sdbus::createSystemBusConnection();
+    manager_ = sdbus::createProxy(*conn_, kService, kManagerPath);
+    // Register the handler before any job is issued, and finish registration or no signal arrives.
+    manager_->uponSignal("JobRemoved").onInterface(kManagerIface).call(
+        [this](uint32_t id, const sdbus::ObjectPath& job, const std::string& unit, const std::string& result) {
+          OnJobRemoved(id, job, unit, result);
+        });
+    manager_->finishRegistration();
+    conn_->enterEventLoopAsync();
+    manager_->callMethod("Subscribe").onInterface(kManagerIface).withTimeout(kCallTimeout);
+    ++generation_;
+    return absl::OkStatus();
+  } catch (const sdbus::Error& e) {
+    manager_.reset();
+    conn_.reset();
+    return absl::UnavailableError(absl::StrCat("cannot connect to systemd over the system D-Bus: ",
+                                               e.getName(), ": ", e.getMessage()));
+  }
+}
+
+template <typename F>
+auto DbusSystemdManager::WithReconnect(const std::string& what, F call)
+    -> absl::StatusOr<decltype(call())> {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      {
+        std::lock_guard<std::mutex> lock(conn_mu_);
+        if (!manager_) {
+          absl::Status s = ConnectLocked();
+          if (!s.ok()) return s;
+        }
+      }
+      return call();
+    } catch (const sdbus::Error& e) {
+      if (!IsBusBroken(e) || attempt >= 20) return FromDbusError(what, e);
+      GetLogger("agent")->warn("D-Bus connection lost during {} ({}); reconnecting", what, e.getName());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 + 50 * attempt));
+      std::lock_guard<std::mutex> lock(conn_mu_);
+      (void)ConnectLocked();
+    }
+  }
+}
+
+void DbusSystemdManager::OnJobRemoved(uint32_t, const sdbus::ObjectPath& job, const std::string&,
+                                      const std::string& result) {
+  std::lock_guard<std::mutex> lock(jobs_mu_);
+  finished_jobs_[job] = result;
+  finished_order_.push_back(job);
+  while (finished_order_.size() > kMaxRememberedJobs) {
+    finished_jobs_.erase(finished_order_.front());
+    finished_order_.pop_front();
+  }
+  jobs_cv_.notify_all();
+}
+
+absl::StatusOr<v1::UnitState> DbusSystemdManager::GetUnitState(const std::string& unit) {
+  return WithReconnect("reading state of " + unit, [&]() -> v1::UnitState {
+    std::unique_lock<std::mutex> lock(conn_mu_);
+    sdbus::ObjectPath path;
+    // LoadUnit answers for units that do not exist too (LoadState=not-found).
+    manager_->callMethod("LoadUnit").onInterface(kManagerIface).withTimeout(kCallTimeout)
+        .withArguments(unit).storeResultsTo(path);
+    auto proxy = sdbus::createProxy(*conn_, kService, path);
+    std::map<std::string, sdbus::Variant> props;
+    proxy->callMethod("GetAll").onInterface(kPropsIface).withTimeout(kCallTimeout)
+        .withArguments(std::string(kUnitIface)).storeResultsTo(props);
+    v1::UnitState st;
+    st.set_unit(unit);
+    st.set_load_state(VariantOr<std::string>(props, "LoadState", ""));
+    st.set_active_state(VariantOr<std::string>(props, "ActiveState", ""));
+    st.set_sub_state(VariantOr<std::string>(props, "SubState", ""));
+    st.set_since_unix_us(static_cast<int64_t>(VariantOr<uint64_t>(props, "StateChangeTimestamp", 0)));
+    if (absl::EndsWith(unit, ".service") && st.load_state() == "loaded") {
+      std::map<std::string, sdbus::Variant> sprops;
+      proxy->callMethod("GetAll").onInterface(kPropsIface).withTimeout(kCallTimeout)
+          .withArguments(std::string(kServiceIface)).storeResultsTo(sprops);
+      st.set_main_pid(VariantOr<uint32_t>(sprops, "MainPID", 0));
+      st.set_exec_main_status(VariantOr<int32_t>(sprops, "ExecMainStatus", 0));
+      st.set_result(VariantOr<std::string>(sprops, "Result", ""));
+      st.set_n_restarts(VariantOr<uint32_t>(sprops, "NRestarts", 0));
+    }
+    st.set_read_at_unix_us(RealClock::Get()->NowUnixUs());
+    return st;
+  });
+}
+
+absl::StatusOr<std::string> DbusSystemdManager::InferResultFromState(JobKind kind, const std::string& unit) {
+  auto st = GetUnitState(unit);
+  if (!st.ok()) return st.status();
+  const std::string& a = st->active_state();
+  if (a == "activating" || a == "deactivating" || a == "reloading")
+    return absl::DeadlineExceededError(absl::StrCat(unit, " is still ", a));
+  if (kind == JobKind::kStart) return a == "active" ? "done" : "failed";
+  return (a == "inactive" || a == "failed") ? "done" : "failed";
+}
+
+absl::StatusOr<JobOutcome> DbusSystemdManager::RunJob(JobKind kind, const std::string& unit,
+                                                      std::chrono::milliseconds timeout) {
+  const char* method = kind == JobKind::kStart ? "StartUnit" : "StopUnit";
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t generation = 0;
+  auto job = WithReconnect(absl::StrCat(method, " ", unit), [&]() -> std::string {
+    std::lock_guard<std::mutex> lock(conn_mu_);
+    sdbus::ObjectPath path;
+    manager_->callMethod(method).onInterface(kManagerIface).withTimeout(kCallTimeout)
+        .withArguments(unit, std::string("replace")).storeResultsTo(path);
+    generation = generation_;
+    return path;
+  });
+  if (!job.ok()) return job.status();
+
+  JobOutcome outcome;
+  const auto deadline = start + timeout;
+  {
+    // JobRemoved may have arrived before StartUnit's reply: look in the map first.
+    std::unique_lock<std::mutex> lock(jobs_mu_);
+    while (finished_jobs_.find(*job) == finished_jobs_.end()) {
+      if (jobs_cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
+                                                           std::chrono::milliseconds(500))) ==
+              std::cv_status::timeout &&
+          std::chrono::steady_clock::now() >= deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(method, " ", unit, ": no result from systemd within ",
+                                                        timeout.count(), " ms (job ", *job, " left to systemd)"));
+      }
+      bool reconnected;
+      {
+        std::lock_guard<std::mutex> clock(conn_mu_);
+        reconnected = generation_ != generation;
+      }
+      if (reconnected) break;  // the signal may have been lost with the old connection
+    }
+    auto it = finished_jobs_.find(*job);
+    if (it != finished_jobs_.end()) {
+      outcome.result = it->second;
+      finished_jobs_.erase(it);
+    }
+  }
+  if (outcome.result.empty()) {
+    // The bus restarted while we waited: ask the unit instead of reporting a false failure.
+    for (;;) {
+      auto inferred = InferResultFromState(kind, unit);
+      if (inferred.ok()) {
+        outcome.result = *inferred;
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return inferred.status();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  if (kind == JobKind::kStart && outcome.result == "failed") {
+    auto st = GetUnitState(unit);
+    if (st.ok() && st->result() == "start-limit-hit") outcome.result = "start-limit-hit";
+  }
+  return outcome;
+}
+
+absl::Status DbusSystemdManager::ResetFailed(const std::string& unit) {
+  auto r = WithReconnect("ResetFailedUnit " + unit, [&]() -> bool {
+    std::lock_guard<std::mutex> lock(conn_mu_);
+    manager_->callMethod("ResetFailedUnit").onInterface(kManagerIface).withTimeout(kCallTimeout)
+        .withArguments(unit);
+    return true;
+  });
+  return r.status();
+}
+
+}  // namespace failover::agent

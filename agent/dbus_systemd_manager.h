@@ -1,0 +1,49 @@
+// SystemdManager over the system D-Bus (sdbus-c++ 1.2). The only place sdbus::Error is caught.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "failover/systemd_manager.h"
+#include "sdbus-c++/sdbus-c++.h"
+
+namespace failover::agent {
+
+class DbusSystemdManager : public SystemdManager {
+ public:
+  // Connects to the system bus and subscribes to systemd's job signals.
+  static absl::StatusOr<std::unique_ptr<DbusSystemdManager>> Create();
+  ~DbusSystemdManager() override;
+
+  absl::StatusOr<v1::UnitState> GetUnitState(const std::string& unit) override;
+  absl::StatusOr<JobOutcome> RunJob(JobKind kind, const std::string& unit,
+                                    std::chrono::milliseconds timeout) override;
+  absl::Status ResetFailed(const std::string& unit) override;
+
+ private:
+  DbusSystemdManager() = default;
+  // (Re)creates the connection, the manager proxy and the JobRemoved subscription.
+  absl::Status ConnectLocked();
+  // Runs `call` against the manager; on a broken bus (dbus restarted) reconnects once and retries.
+  template <typename F>
+  auto WithReconnect(const std::string& what, F call) -> absl::StatusOr<decltype(call())>;
+  void OnJobRemoved(uint32_t id, const sdbus::ObjectPath& job, const std::string& unit,
+                    const std::string& result);
+  // Infers a job's result from the unit's state when its JobRemoved was lost (bus restart).
+  absl::StatusOr<std::string> InferResultFromState(JobKind kind, const std::string& unit);
+
+  std::mutex conn_mu_;  // guards conn_ and manager_ (replaced on reconnect)
+  std::unique_ptr<sdbus::IConnection> conn_;
+  std::unique_ptr<sdbus::IProxy> manager_;
+  uint64_t generation_ = 0;  // bumped on every reconnect
+
+  std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
+  std::map<std::string, std::string> finished_jobs_;  // job path -> result
+  std::deque<std::string> finished_order_;            // bounds the map (other jobs are broadcast too)
+};
+
+}  // namespace failover::agent

@@ -1,0 +1,129 @@
+#include "host_lease.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace failover::agent {
+
+constexpr size_t kMaxAutonomousKept = 256;
+
+absl::Status HostLease::Acquire(const std::string& run_id, std::chrono::milliseconds lease) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = clock_->Now();
+  if (!holder_.empty() && holder_ != run_id) {
+    if (now < expires_ || steps_in_flight_ > 0 || !held_.empty())
+      return absl::FailedPreconditionError(
+          absl::StrCat("host is held by run ", holder_, " (lease ends in ",
+                       std::chrono::duration_cast<std::chrono::milliseconds>(expires_ - now).count(),
+                       " ms); refusing run ", run_id));
+    holder_.clear();  // expired and nothing left to restore
+  }
+  if (holder_ != run_id) {
+    holder_ = run_id;
+    PersistLocked();
+  }
+  expires_ = now + lease;
+  return absl::OkStatus();
+}
+
+absl::Status HostLease::Renew(const std::string& run_id, std::chrono::milliseconds lease) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (holder_ != run_id)
+    return absl::FailedPreconditionError(
+        holder_.empty() ? absl::StrCat("run ", run_id, " holds no lease on this host (it expired or was released)")
+                        : absl::StrCat("host is held by run ", holder_, ", not ", run_id));
+  expires_ = clock_->Now() + lease;
+  return absl::OkStatus();
+}
+
+std::vector<std::string> HostLease::Release(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (holder_ != run_id) return {};
+  std::vector<std::string> units(held_.begin(), held_.end());
+  held_.clear();
+  holder_.clear();
+  PersistLocked();
+  return units;
+}
+
+void HostLease::BeginStep() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++steps_in_flight_;
+}
+
+void HostLease::EndStep() {
+  std::lock_guard<std::mutex> lock(mu_);
+  --steps_in_flight_;
+}
+
+void HostLease::Hold(const std::string& unit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  held_.insert(unit);
+  PersistLocked();
+}
+
+void HostLease::Unhold(const std::string& unit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (held_.erase(unit) > 0) PersistLocked();
+}
+
+std::pair<std::string, std::vector<std::string>> HostLease::TakeExpired() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (holder_.empty() || steps_in_flight_ > 0 || clock_->Now() < expires_) return {};
+  std::pair<std::string, std::vector<std::string>> out{holder_, {held_.begin(), held_.end()}};
+  held_.clear();
+  holder_.clear();
+  PersistLocked();
+  return out;
+}
+
+std::pair<std::string, std::vector<std::string>> HostLease::LoadPersisted() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::pair<std::string, std::vector<std::string>> out;
+  if (state_file_.empty()) return out;
+  std::ifstream in(state_file_);
+  std::string kind, value;
+  while (in >> kind >> value) {
+    if (kind == "run") out.first = value;
+    if (kind == "unit") out.second.push_back(value);
+  }
+  return out;
+}
+
+std::string HostLease::holder() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return holder_;
+}
+
+std::vector<std::string> HostLease::held_units() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {held_.begin(), held_.end()};
+}
+
+void HostLease::RecordAutonomous(const v1::OperationRecord& op) {
+  std::lock_guard<std::mutex> lock(mu_);
+  autonomous_.push_back(op);
+  if (autonomous_.size() > kMaxAutonomousKept) autonomous_.pop_front();
+}
+
+std::vector<v1::OperationRecord> HostLease::autonomous() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {autonomous_.begin(), autonomous_.end()};
+}
+
+void HostLease::PersistLocked() {
+  if (state_file_.empty()) return;
+  // Write-then-rename: a crash leaves either the old or the new table, never half of one.
+  const std::string tmp = state_file_ + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!holder_.empty()) out << "run " << holder_ << "\n";
+    for (const auto& u : held_) out << "unit " << u << "\n";
+    out.flush();
+  }
+  std::rename(tmp.c_str(), state_file_.c_str());
+}
+
+}  // namespace failover::agent

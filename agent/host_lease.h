@@ -1,0 +1,66 @@
+// The host lock and the lease on units a run stopped.
+//
+// One run at a time may act on a host. Units a run stops are "held": if the coordinator goes
+// silent for longer than the lease, or the run releases the host, the agent starts them again
+// itself. The table is persisted so an agent that was killed mid-step restores on restart.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "failover/clock.h"
+#include "failover/v1/report.pb.h"
+
+namespace failover::agent {
+
+class HostLease {
+ public:
+  // `state_file` may be empty (no persistence, unit tests).
+  HostLease(Clock* clock, std::string state_file) : clock_(clock), state_file_(std::move(state_file)) {}
+
+  // Takes the host for `run_id`, or renews it if the run already holds it.
+  // FAILED_PRECONDITION naming the holding run otherwise.
+  absl::Status Acquire(const std::string& run_id, std::chrono::milliseconds lease);
+  // Extends the lease of the holding run. FAILED_PRECONDITION when another run (or none) holds it.
+  absl::Status Renew(const std::string& run_id, std::chrono::milliseconds lease);
+  // Ends the run's hold; returns the units still held, which the caller must start again.
+  std::vector<std::string> Release(const std::string& run_id);
+
+  // A step is executing for the holder: the lease cannot expire under it.
+  void BeginStep();
+  void EndStep();
+  // Marks a unit as stopped by the holding run (before the stop job), or no longer held.
+  void Hold(const std::string& unit);
+  void Unhold(const std::string& unit);
+
+  // When the lease passed with no step running: clears the holder and returns
+  // {run_id, units to start again}. Empty run_id when nothing expired.
+  std::pair<std::string, std::vector<std::string>> TakeExpired();
+  // Units held by a previous agent process (read from the state file at start-up), with their run.
+  std::pair<std::string, std::vector<std::string>> LoadPersisted();
+
+  std::string holder();
+  std::vector<std::string> held_units();
+
+  // The agent's own actions (lease expiry, restart after a crash), kept for GetState.
+  void RecordAutonomous(const v1::OperationRecord& op);
+  std::vector<v1::OperationRecord> autonomous();
+
+ private:
+  void PersistLocked();
+  Clock* clock_;
+  std::string state_file_;
+  std::mutex mu_;
+  std::string holder_;
+  std::chrono::steady_clock::time_point expires_{};
+  int steps_in_flight_ = 0;
+  std::set<std::string> held_;
+  std::deque<v1::OperationRecord> autonomous_;
+};
+
+}  // namespace failover::agent

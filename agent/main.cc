@@ -1,0 +1,87 @@
+// failover-agent: flags and wiring only.
+#include <csignal>
+#include <filesystem>
+
+#include "CLI/CLI.hpp"
+#include "agent/agent_config.h"
+#include "agent/agent_service.h"
+#include "agent/dbus_systemd_manager.h"
+#include "failover/logging.h"
+#include "failover/probe.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+int main(int argc, char** argv) {
+  using namespace failover;
+  CLI::App app{"failover-agent: controls this host's systemd units for the failover coordinator"};
+  std::string config_path = "/etc/failover/agent.yaml";
+  std::string listen_override;
+  app.add_option("-c,--config", config_path, "agent config (YAML)");
+  app.add_option("--listen", listen_override, "override the config's listen address");
+  CLI11_PARSE(app, argc, argv);
+  auto log = GetLogger("agent");
+
+  auto config = agent::LoadAgentConfig(config_path);
+  if (!config.ok()) {
+    log->error("{}", config.status().message());
+    return 2;
+  }
+  if (!listen_override.empty()) {
+    config->listen = listen_override;
+    if (absl::Status s = agent::CheckAgentConfig(*config, config_path); !s.ok()) {
+      log->error("{}", s.message());
+      return 2;
+    }
+  }
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (!config->insecure_plaintext) {
+    auto c = MakeServerCredentials(config->tls);
+    if (!c.ok()) {
+      log->error("{}", c.status().message());
+      return 2;
+    }
+    creds = *c;
+  }
+  auto systemd = agent::DbusSystemdManager::Create();
+  if (!systemd.ok()) {
+    log->error("{}", systemd.status().message());
+    return 1;
+  }
+  LocalProbeRunner probes(config->host, config->secrets, systemd->get());
+  std::string lease_file;
+  if (!config->state_dir.empty()) {
+    std::filesystem::create_directories(config->state_dir);
+    lease_file = config->state_dir + "/lease";
+  }
+  agent::HostLease lease(RealClock::Get(), lease_file);
+  agent::AuditLog audit(config->audit_log);
+  agent::AgentService service(*config, systemd->get(), &probes, &lease, &audit);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config->listen, creds, &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(1 << 20);  // requests are small; refuse big ones early
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  auto server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    log->error("cannot listen on {}", config->listen);
+    return 1;
+  }
+  service.StartLeaseWatcher();
+  log->info("host {} listening on {} (port {}, {}), {} allowlist pattern(s)", config->host, config->listen, port,
+            config->insecure_plaintext ? "PLAINTEXT" : "mTLS", config->allowlist.patterns().size());
+
+  static std::atomic<bool> stop{false};
+  std::signal(SIGTERM, [](int) { stop = true; });
+  std::signal(SIGINT, [](int) { stop = true; });
+  while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  log->info("shutting down");
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  return 0;
+}

@@ -1,0 +1,252 @@
+#include "step_runner.h"
+
+#include "absl/strings/str_cat.h"
+#include "failover/logging.h"
+
+namespace failover::agent {
+namespace {
+
+bool IsActive(const v1::UnitState& s) {
+  return s.active_state() == "active" || s.active_state() == "activating" || s.active_state() == "reloading";
+}
+
+const char* JobName(JobKind k) { return k == JobKind::kStart ? "start" : "stop"; }
+
+}  // namespace
+
+absl::Status ValidateId(const std::string& what, const std::string& id) {
+  if (id.empty() || id.size() > kMaxIdLength)
+    return absl::InvalidArgumentError(absl::StrCat(what, " must be 1..", kMaxIdLength, " characters"));
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == ':' || c == '-';
+    if (!ok) return absl::InvalidArgumentError(absl::StrCat(what, " may hold only [A-Za-z0-9._:-]"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateExecuteRequest(const v1::ExecuteRequest& req, const UnitAllowlist& allowlist) {
+  if (absl::Status s = ValidateId("run_id", req.run_id()); !s.ok()) return s;
+  if (absl::Status s = ValidateId("step_id", req.step_id()); !s.ok()) return s;
+  if (req.operation() != v1::OPERATION_STOP && req.operation() != v1::OPERATION_START &&
+      req.operation() != v1::OPERATION_RESTART)
+    return absl::InvalidArgumentError("operation must be STOP, START or RESTART");
+  if (req.units().empty()) return absl::InvalidArgumentError("units is empty: name at least one unit");
+  if (req.units_size() > kMaxUnitsPerRequest)
+    return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxUnitsPerRequest, " units per step"));
+  for (const auto& u : req.units()) {
+    if (absl::Status s = allowlist.Check(u); !s.ok()) return s;
+  }
+  if (req.job_timeout_ms() == 0 || req.job_timeout_ms() > kMaxJobTimeoutMs)
+    return absl::InvalidArgumentError(absl::StrCat("job_timeout_ms must be 1..", kMaxJobTimeoutMs));
+  if (req.lease_ms() == 0 || req.lease_ms() > kMaxLeaseMs)
+    return absl::InvalidArgumentError(absl::StrCat("lease_ms must be 1..", kMaxLeaseMs));
+  if (req.probes_size() > kMaxProbesPerRequest)
+    return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxProbesPerRequest, " probes per step"));
+  for (const auto& p : req.probes()) {
+    if (absl::Status s = ValidateProbeSpec(p); !s.ok()) return s;
+    if (p.kind_case() == v1::ProbeSpec::kUnit) {
+      if (absl::Status s = allowlist.Check(p.unit().unit()); !s.ok()) return s;
+      if (!p.unit().result_unit().empty())
+        if (absl::Status s = allowlist.Check(p.unit().result_unit()); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+v1::AgentEvent StepRunner::Event(v1::AgentEvent::Kind kind, const std::string& unit) {
+  v1::AgentEvent e;
+  e.set_kind(kind);
+  e.set_at_unix_us(clock_->NowUnixUs());
+  e.set_host(host_);
+  e.set_unit(unit);
+  return e;
+}
+
+v1::OperationRecord StepRunner::Job(const v1::ExecuteRequest& req, const std::string& caller, JobKind kind,
+                                    const std::string& unit, bool autonomous) {
+  v1::OperationRecord op;
+  op.set_step_id(req.step_id());
+  op.set_host(host_);
+  op.set_unit(unit);
+  op.set_operation(kind == JobKind::kStart ? v1::OPERATION_START : v1::OPERATION_STOP);
+  op.set_autonomous(autonomous);
+  op.set_run_id(req.run_id());
+  op.set_started_at_unix_us(clock_->NowUnixUs());
+  audit_->Record({req.run_id(), caller, unit, JobName(kind), "begin", ""});
+  const auto t0 = clock_->Now();
+  auto outcome = systemd_->RunJob(kind, unit, std::chrono::milliseconds(req.job_timeout_ms()));
+  if (outcome.ok() && outcome->result == "start-limit-hit" && req.allow_reset_failed()) {
+    // Allowed by config: clear the start limit once, say so, and try again.
+    audit_->Record({req.run_id(), caller, unit, "reset-failed", "begin", ""});
+    absl::Status rs = systemd_->ResetFailed(unit);
+    audit_->Record({req.run_id(), caller, unit, "reset-failed", "end", rs.ok() ? "done" : std::string(rs.message())});
+    if (rs.ok()) {
+      outcome = systemd_->RunJob(kind, unit, std::chrono::milliseconds(req.job_timeout_ms()));
+      if (outcome.ok()) op.set_detail("start-limit-hit; reset-failed then started again");
+    }
+  }
+  if (!outcome.ok()) {
+    op.set_duration_us(MicrosSince(t0, clock_->Now()));
+    op.set_result(outcome.status().code() == absl::StatusCode::kDeadlineExceeded ? "timeout" : "error");
+    op.set_detail(Redact(std::string(outcome.status().message())));
+  } else {
+    op.set_duration_us(outcome->duration.count());
+    op.set_result(outcome->result);
+    if (!outcome->ok()) {
+      auto st = systemd_->GetUnitState(unit);
+      if (st.ok())
+        op.set_detail(absl::StrCat(op.detail().empty() ? "" : op.detail() + "; ", "unit is ", st->active_state(), "/",
+                                   st->sub_state(), ", result ", st->result(), ", exit status ",
+                                   st->exec_main_status()));
+    }
+  }
+  audit_->Record({req.run_id(), caller, unit, JobName(kind), "end", op.result()});
+  return op;
+}
+
+v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string& caller, const EmitFn& emit) {
+  auto log = GetLogger("agent");
+  bool ok = true;
+  std::string why;
+
+  // 1. Initial state of every unit; an unknown unit stops the step before anything changes.
+  std::vector<v1::UnitState> initial;
+  for (const auto& unit : req.units()) {
+    auto st = systemd_->GetUnitState(unit);
+    if (!st.ok() || st->load_state() != "loaded") {
+      v1::AgentEvent done = Event(v1::AgentEvent::STEP_DONE, unit);
+      done.set_ok(false);
+      done.set_message(st.ok() ? absl::StrCat("unit ", unit, " is ", st->load_state(), " on host ", host_,
+                                              "; nothing was changed")
+                               : absl::StrCat("cannot read ", unit, " on host ", host_, ": ",
+                                              st.status().message(), "; nothing was changed"));
+      emit(done);
+      return done;
+    }
+    st->set_host(host_);
+    v1::AgentEvent e = Event(v1::AgentEvent::INITIAL_STATE, unit);
+    *e.mutable_state() = *st;
+    emit(e);
+    initial.push_back(*st);
+  }
+
+  // 2. Jobs, unit by unit, in order.
+  for (size_t i = 0; i < initial.size() && ok; ++i) {
+    const std::string& unit = req.units(static_cast<int>(i));
+    const bool active = IsActive(initial[i]);
+    std::vector<JobKind> jobs;
+    if (req.operation() == v1::OPERATION_RESTART) {
+      if (active) jobs.push_back(JobKind::kStop);
+      jobs.push_back(JobKind::kStart);
+    } else if (req.operation() == v1::OPERATION_STOP && active) {
+      jobs.push_back(JobKind::kStop);
+    } else if (req.operation() == v1::OPERATION_START) {
+      jobs.push_back(JobKind::kStart);
+    }
+    if (jobs.empty()) {
+      v1::AgentEvent e = Event(v1::AgentEvent::INFO, unit);
+      e.set_message(absl::StrCat(unit, " is already ", initial[i].active_state(), "; nothing to do"));
+      emit(e);
+      continue;
+    }
+    for (JobKind kind : jobs) {
+      if (req.dry_run()) {
+        v1::AgentEvent e = Event(v1::AgentEvent::WOULD_RUN, unit);
+        e.mutable_operation()->set_step_id(req.step_id());
+        e.mutable_operation()->set_host(host_);
+        e.mutable_operation()->set_unit(unit);
+        e.mutable_operation()->set_operation(kind == JobKind::kStart ? v1::OPERATION_START : v1::OPERATION_STOP);
+        e.mutable_operation()->set_started_at_unix_us(clock_->NowUnixUs());
+        e.mutable_operation()->set_result("would-run");
+        e.mutable_operation()->set_detail(absl::StrCat("would ", JobName(kind), " ", unit, " (now ",
+                                                       initial[i].active_state(), "/", initial[i].sub_state(),
+                                                       ", pid ", initial[i].main_pid(), ")"));
+        e.set_message(e.operation().detail());
+        emit(e);
+        continue;
+      }
+      // Hold before stopping: if we die between stop and start, the next agent restores it.
+      if (kind == JobKind::kStop) lease_->Hold(unit);
+      v1::AgentEvent issued = Event(v1::AgentEvent::JOB_ISSUED, unit);
+      issued.set_message(absl::StrCat(JobName(kind), " ", unit));
+      emit(issued);
+      v1::OperationRecord op = Job(req, caller, kind, unit, /*autonomous=*/false);
+      // A restart's start ends the hold whatever its result: nothing more the agent could do.
+      if (kind == JobKind::kStart) lease_->Unhold(unit);
+      v1::AgentEvent done = Event(v1::AgentEvent::JOB_DONE, unit);
+      done.set_message(absl::StrCat(JobName(kind), " ", unit, ": ", op.result(),
+                                    op.detail().empty() ? "" : " (" + op.detail() + ")"));
+      const bool job_ok = op.result() == "done";
+      *done.mutable_operation() = std::move(op);
+      emit(done);
+      if (!job_ok) {
+        ok = false;
+        why = done.message();
+        // A failed stop may have left the unit down (e.g. stop timeout then killed): bring it back.
+        if (kind == JobKind::kStop && req.operation() == v1::OPERATION_RESTART) {
+          v1::OperationRecord back = Job(req, caller, JobKind::kStart, unit, /*autonomous=*/false);
+          lease_->Unhold(unit);
+          v1::AgentEvent e = Event(v1::AgentEvent::JOB_DONE, unit);
+          e.set_message(absl::StrCat("start ", unit, " after failed stop: ", back.result()));
+          *e.mutable_operation() = std::move(back);
+          emit(e);
+        }
+        break;
+      }
+    }
+  }
+
+  // 3. Gate probes (also in a dry run: they only read).
+  if (ok) {
+    for (const auto& spec : req.probes()) {
+      v1::ProbeResult r = probes_->Run(spec);
+      r.set_step_id(req.step_id());
+      v1::AgentEvent e = Event(v1::AgentEvent::PROBE_RESULT, "");
+      e.set_message(absl::StrCat("probe ", r.name(), " ", r.healthy() ? "healthy" : "UNHEALTHY", ": ", r.detail(),
+                                 " after ", r.attempts(), " attempt(s)"));
+      if (!r.healthy() && ok) {
+        ok = false;
+        why = e.message();
+      }
+      *e.mutable_probe() = std::move(r);
+      emit(e);
+    }
+  }
+
+  // 4. Final state.
+  for (const auto& unit : req.units()) {
+    auto st = systemd_->GetUnitState(unit);
+    v1::AgentEvent e = Event(v1::AgentEvent::FINAL_STATE, unit);
+    if (st.ok()) {
+      st->set_host(host_);
+      *e.mutable_state() = *st;
+    } else {
+      e.set_message(std::string(st.status().message()));
+    }
+    emit(e);
+  }
+
+  v1::AgentEvent done = Event(v1::AgentEvent::STEP_DONE, "");
+  done.set_ok(ok);
+  done.set_message(ok ? (req.dry_run() ? "dry run: nothing changed" : "step done") : why);
+  log->info("[run={}][step={}] {}", req.run_id(), req.step_id(), done.message());
+  emit(done);
+  return done;
+}
+
+void StepRunner::RestoreUnits(const std::string& run_id, const std::vector<std::string>& units,
+                              const std::string& why) {
+  v1::ExecuteRequest req;
+  req.set_run_id(run_id);
+  req.set_step_id("agent-restore");
+  req.set_job_timeout_ms(90000);
+  for (const auto& unit : units) {
+    GetLogger("agent")->warn("[run={}][unit={}] starting again on my own: {}", run_id, unit, why);
+    v1::OperationRecord op = Job(req, "agent", JobKind::kStart, unit, /*autonomous=*/true);
+    op.set_detail(op.detail().empty() ? why : why + "; " + op.detail());
+    lease_->RecordAutonomous(op);
+  }
+}
+
+}  // namespace failover::agent

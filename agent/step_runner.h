@@ -1,0 +1,65 @@
+// Executes one step on this host: validate, read initial state, run the systemd jobs, run the
+// gate probes, read final state, emitting an event for each. Pure logic over SystemdManager,
+// ProbeRunner and Clock, so it is unit-tested with fakes and proven on real systemd in e2e.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "agent/audit_log.h"
+#include "agent/host_lease.h"
+#include "failover/clock.h"
+#include "failover/probe.h"
+#include "failover/systemd_manager.h"
+#include "failover/unit_name.h"
+#include "failover/v1/agent.pb.h"
+
+namespace failover::agent {
+
+// Limits on request fields (oversized input is refused, not stored).
+inline constexpr int kMaxUnitsPerRequest = 64;
+inline constexpr int kMaxProbesPerRequest = 32;
+inline constexpr uint32_t kMaxJobTimeoutMs = 15 * 60 * 1000;
+inline constexpr uint32_t kMaxLeaseMs = 24 * 60 * 60 * 1000;
+inline constexpr size_t kMaxIdLength = 128;
+
+// Checks a run or step id: 1..128 characters from [A-Za-z0-9._:-].
+absl::Status ValidateId(const std::string& what, const std::string& id);
+// Checks every field of an Execute request against limits, unit-name rules and the allowlist.
+absl::Status ValidateExecuteRequest(const v1::ExecuteRequest& req, const UnitAllowlist& allowlist);
+
+using EmitFn = std::function<void(v1::AgentEvent)>;
+
+class StepRunner {
+ public:
+  StepRunner(std::string host, SystemdManager* systemd, ProbeRunner* probes, HostLease* lease,
+             AuditLog* audit, Clock* clock)
+      : host_(std::move(host)), systemd_(systemd), probes_(probes), lease_(lease), audit_(audit), clock_(clock) {}
+
+  // Runs a validated request to the end, whatever happens to the caller's stream, and returns
+  // the final STEP_DONE event (also emitted). `caller` is the peer identity, for the audit log.
+  // The caller must have acquired the host lease for req.run_id().
+  v1::AgentEvent Run(const v1::ExecuteRequest& req, const std::string& caller, const EmitFn& emit);
+
+  // Starts units the agent holds stopped (lease expired, run released, agent restarted).
+  // Records each as an autonomous operation.
+  void RestoreUnits(const std::string& run_id, const std::vector<std::string>& units, const std::string& why);
+
+  const std::string& host() const { return host_; }
+
+ private:
+  // Issues one job with audit entries; returns the record (result "done" on success).
+  v1::OperationRecord Job(const v1::ExecuteRequest& req, const std::string& caller, JobKind kind,
+                          const std::string& unit, bool autonomous);
+  v1::AgentEvent Event(v1::AgentEvent::Kind kind, const std::string& unit);
+
+  std::string host_;
+  SystemdManager* systemd_;
+  ProbeRunner* probes_;
+  HostLease* lease_;
+  AuditLog* audit_;
+  Clock* clock_;
+};
+
+}  // namespace failover::agent

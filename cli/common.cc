@@ -1,0 +1,79 @@
+#include "cli/common.h"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace failover::cli {
+
+void AddRunFlags(CLI::App* cmd, RunFlags* f, bool with_execute) {
+  cmd->add_option("-c,--config", f->config_path, "failover config (YAML); default: the coordinator's own");
+  cmd->add_option("--services", f->services, "service order, comma separated (e.g. sls-bot,sls-cerebro,sls-api,sls-panel)");
+  cmd->add_option("--mode", f->mode, "rolling (default) or stop-all");
+  cmd->add_option("--failure-policy", f->failure_policy, "abort (default), continue or restore");
+  cmd->add_option("--max-parallel", f->max_parallel, "hosts acted on at once per service");
+  if (with_execute) cmd->add_flag("--execute", f->execute, "act for real (default: dry run, nothing changes)");
+  cmd->add_flag("--json", f->json, "print the result as JSON on stdout");
+}
+
+bool BuildRunRequest(const RunFlags& f, v1::RunRequest* req) {
+  if (!f.config_path.empty()) {
+    std::ifstream in(f.config_path);
+    if (!in) {
+      std::cerr << "failoverctl: cannot read config " << f.config_path << "\n";
+      return false;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    req->set_config_yaml(ss.str());
+    req->set_config_path(f.config_path);
+  }
+  if (!f.services.empty()) {
+    for (absl::string_view s : absl::StrSplit(f.services, ',')) {
+      s = absl::StripAsciiWhitespace(s);
+      if (s.empty()) {
+        std::cerr << "failoverctl: --services has an empty entry: \"" << f.services << "\"\n";
+        return false;
+      }
+      req->add_services(std::string(s));
+    }
+  }
+  req->set_mode(f.mode);
+  req->set_failure_policy(f.failure_policy);
+  req->set_max_parallel(f.max_parallel);
+  req->set_execute(f.execute);
+  return true;
+}
+
+std::unique_ptr<v1::Coordinator::Stub> Connect(const GlobalOptions& g) {
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (g.coordinator.rfind("unix:", 0) != 0) {
+    auto c = MakeChannelCredentials(g.tls);
+    if (!c.ok()) {
+      std::cerr << "failoverctl: " << c.status().message()
+                << " (a TCP coordinator needs --tls-ca, --tls-cert, --tls-key)\n";
+      return nullptr;
+    }
+    creds = *c;
+  }
+  return v1::Coordinator::NewStub(
+      grpc::CreateCustomChannel(g.coordinator, creds, DefaultChannelArguments(g.tls_server_name)));
+}
+
+int ReportRpcError(const std::string& what, const grpc::Status& s, const GlobalOptions& g) {
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    std::cerr << "failoverctl: " << what << ": cannot reach the coordinator at " << g.coordinator << ": "
+              << s.error_message() << " (is failover-coordinator running? see --coordinator)\n";
+    return kExitFailed;
+  }
+  std::cerr << "failoverctl: " << what << ": " << s.error_message() << "\n";
+  return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitFailed;
+}
+
+std::string Ms(int64_t us) { return absl::StrFormat("%.1f ms", us / 1000.0); }
+
+}  // namespace failover::cli

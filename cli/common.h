@@ -1,0 +1,48 @@
+// What every failoverctl subcommand shares: connection, the run request, exit codes.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "failover/tls.h"
+#include "failover/v1/coordinator.grpc.pb.h"
+
+namespace failover::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+struct GlobalOptions {
+  std::string coordinator = "unix:/run/failover/coordinator.sock";
+  TlsFiles tls;
+  std::string tls_server_name;
+  int timeout_s = 3600;
+};
+
+struct RunFlags {
+  std::string config_path;
+  std::string services;  // comma separated
+  std::string mode;
+  std::string failure_policy;
+  uint32_t max_parallel = 0;
+  bool execute = false;
+  bool json = false;
+};
+
+void AddRunFlags(CLI::App* cmd, RunFlags* flags, bool with_execute);
+// Reads the config file (if any) into the request. Returns false and prints the error otherwise.
+bool BuildRunRequest(const RunFlags& flags, v1::RunRequest* req);
+std::unique_ptr<v1::Coordinator::Stub> Connect(const GlobalOptions& g);
+// Prints a gRPC error on stderr and maps it to an exit code (2 for bad input, else 1).
+int ReportRpcError(const std::string& what, const grpc::Status& s, const GlobalOptions& g);
+std::string Ms(int64_t us);
+
+int RunPlan(const GlobalOptions& g, const RunFlags& f);
+int RunRun(const GlobalOptions& g, const RunFlags& f);
+int RunHealth(const GlobalOptions& g, const RunFlags& f);
+int RunReport(const GlobalOptions& g, const std::string& run_id, bool json);
+
+}  // namespace failover::cli

@@ -1,0 +1,40 @@
+// failoverctl: flags and dispatch only; one file per subcommand.
+#include "cli/common.h"
+
+int main(int argc, char** argv) {
+  using namespace failover::cli;
+  CLI::App app{"failoverctl: plan, run and report failovers (dry run unless --execute)"};
+  app.require_subcommand(1);
+  GlobalOptions g;
+  app.add_option("--coordinator", g.coordinator, "unix:PATH (default) or host:port (mTLS)");
+  app.add_option("--tls-ca", g.tls.ca_file, "CA of the coordinator's certificate (TCP)");
+  app.add_option("--tls-cert", g.tls.cert_file, "our client certificate (TCP)");
+  app.add_option("--tls-key", g.tls.key_file, "our client key (TCP)");
+  app.add_option("--tls-server-name", g.tls_server_name, "name in the coordinator's certificate, if not its address");
+  app.add_option("--timeout", g.timeout_s, "give up on a run after this many seconds");
+
+  RunFlags plan_f, run_f, health_f;
+  auto* plan = app.add_subcommand("plan", "show the steps a run would take; check every agent answers");
+  AddRunFlags(plan, &plan_f, false);
+  auto* run = app.add_subcommand("run", "run a failover: dry run unless --execute");
+  AddRunFlags(run, &run_f, true);
+  auto* health = app.add_subcommand("health", "run every probe and the global health check");
+  AddRunFlags(health, &health_f, false);
+  std::string run_id;
+  bool report_json = false;
+  auto* report = app.add_subcommand("report", "print a run's report (latest by default)");
+  report->add_option("run_id", run_id, "run id");
+  report->add_flag("--json", report_json, "JSON instead of text");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  if (*plan) return RunPlan(g, plan_f);
+  if (*run) return RunRun(g, run_f);
+  if (*health) return RunHealth(g, health_f);
+  if (*report) return RunReport(g, run_id, report_json);
+  return kExitUsage;
+}

@@ -1,0 +1,45 @@
+// failoverctl plan: the steps a run would take and whether every agent answers. Changes nothing.
+#include <iostream>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "cli/common.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace failover::cli {
+
+int RunPlan(const GlobalOptions& g, const RunFlags& f) {
+  v1::RunRequest req;
+  if (!BuildRunRequest(f, &req)) return kExitUsage;
+  auto stub = Connect(g);
+  if (!stub) return kExitUsage;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::PlanResponse resp;
+  grpc::Status s = stub->Plan(&ctx, req, &resp);
+  if (!s.ok()) return ReportRpcError("plan", s, g);
+  if (f.json) {
+    std::string json;
+    google::protobuf::util::JsonPrintOptions o;
+    o.add_whitespace = true;
+    o.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(resp, &json, o);
+    std::cout << json;
+  } else {
+    std::cout << "mode " << resp.mode() << ", services " << absl::StrJoin(resp.services(), " → ") << "\n";
+    for (size_t i = 0; i < static_cast<size_t>(resp.steps_size()); ++i) {
+      const auto& st = resp.steps(static_cast<int>(i));
+      std::cout << absl::StrFormat("  %2d. %-28s on %-20s gate: %s\n", i + 1, st.id(), absl::StrJoin(st.hosts(), ","),
+                                   st.gate_probes().empty() ? "-" : absl::StrJoin(st.gate_probes(), ","));
+    }
+    std::cout << "current state:\n";
+    for (const auto& u : resp.current_state())
+      std::cout << absl::StrFormat("  %-10s %-26s %s/%s pid %d\n", u.host(), u.unit(), u.active_state(), u.sub_state(),
+                                   u.main_pid());
+  }
+  for (const auto& [host, why] : resp.unreachable_hosts())
+    std::cerr << "failoverctl: host " << host << " unreachable: " << why << "\n";
+  return resp.unreachable_hosts().empty() ? kExitOk : kExitFailed;
+}
+
+}  // namespace failover::cli

@@ -1,0 +1,33 @@
+// failoverctl report: prints a stored run's report (the latest by default).
+#include <iostream>
+
+#include "cli/common.h"
+#include "coordinator/report_writer.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace failover::cli {
+
+int RunReport(const GlobalOptions& g, const std::string& run_id, bool json) {
+  auto stub = Connect(g);
+  if (!stub) return kExitUsage;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::GetReportRequest req;
+  req.set_run_id(run_id);
+  v1::Report report;
+  grpc::Status s = stub->GetReport(&ctx, req, &report);
+  if (!s.ok()) return ReportRpcError("report", s, g);
+  if (json) {
+    std::string out;
+    google::protobuf::util::JsonPrintOptions o;
+    o.add_whitespace = true;
+    o.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(report, &out, o);
+    std::cout << out;
+  } else {
+    std::cout << coordinator::RenderText(report);
+  }
+  return report.outcome() == v1::RUN_SUCCEEDED ? kExitOk : kExitFailed;
+}
+
+}  // namespace failover::cli

@@ -1,0 +1,42 @@
+#include "failover/logging.h"
+
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#include "absl/strings/str_replace.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+
+namespace failover {
+namespace {
+std::mutex g_secrets_mu;
+std::vector<std::string>& Secrets() {
+  static std::vector<std::string> secrets;
+  return secrets;
+}
+}  // namespace
+
+std::shared_ptr<spdlog::logger> GetLogger(const std::string& name) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto existing = spdlog::get(name)) return existing;
+  auto logger = spdlog::stderr_color_mt(name);
+  // journald stamps lines itself; elsewhere we want time with milliseconds.
+  logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "[%n] %l: %v" : "%Y-%m-%dT%H:%M:%S.%e [%n] %l: %v");
+  if (const char* level = std::getenv("FAILOVER_LOG_LEVEL")) logger->set_level(spdlog::level::from_str(level));
+  return logger;
+}
+
+void RegisterSecret(const std::string& value) {
+  if (value.size() < 4) return;  // too short to redact without mangling ordinary text
+  std::lock_guard<std::mutex> lock(g_secrets_mu);
+  Secrets().push_back(value);
+}
+
+std::string Redact(std::string text) {
+  std::lock_guard<std::mutex> lock(g_secrets_mu);
+  for (const auto& s : Secrets()) text = absl::StrReplaceAll(text, {{s, "[REDACTED]"}});
+  return text;
+}
+
+}  // namespace failover

@@ -1,0 +1,82 @@
+#include "failover/tls.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/security/server_credentials.h"
+
+namespace failover {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& what, const std::string& path) {
+  if (path.empty()) return absl::InvalidArgumentError(absl::StrCat("TLS: ", what, " file is not set"));
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("TLS: cannot read ", what, " file ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (ss.str().find("-----BEGIN") == std::string::npos)
+    return absl::InvalidArgumentError(absl::StrCat("TLS: ", what, " file ", path, " holds no PEM data"));
+  return ss.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(const TlsFiles& files) {
+  auto ca = ReadPem("CA", files.ca_file);
+  if (!ca.ok()) return ca.status();
+  auto cert = ReadPem("certificate", files.cert_file);
+  if (!cert.ok()) return cert.status();
+  auto key = ReadPem("key", files.key_file);
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions opts(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  opts.pem_root_certs = *ca;
+  opts.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(opts);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(const TlsFiles& files) {
+  auto ca = ReadPem("CA", files.ca_file);
+  if (!ca.ok()) return ca.status();
+  auto cert = ReadPem("certificate", files.cert_file);
+  if (!cert.ok()) return cert.status();
+  auto key = ReadPem("key", files.key_file);
+  if (!key.ok()) return key.status();
+  grpc::SslCredentialsOptions opts;
+  opts.pem_root_certs = *ca;
+  opts.pem_private_key = *key;
+  opts.pem_cert_chain = *cert;
+  return grpc::SslCredentials(opts);
+}
+
+std::string PeerIdentity(const grpc::ServerContextBase& ctx) {
+  auto auth = ctx.auth_context();
+  if (!auth || !auth->IsPeerAuthenticated()) return "";
+  for (const char* prop : {"x509_common_name", "x509_subject_alternative_name"}) {
+    auto values = auth->FindPropertyValues(prop);
+    if (!values.empty()) return std::string(values.front().data(), values.front().size());
+  }
+  return "";
+}
+
+bool IsLoopbackOrUnixAddress(const std::string& address) {
+  return absl::StartsWith(address, "unix:") || absl::StartsWith(address, "127.") ||
+         absl::StartsWith(address, "localhost:") || absl::StartsWith(address, "[::1]:");
+}
+
+grpc::ChannelArguments DefaultChannelArguments(const std::string& ssl_target_override) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // Fail fast on a dead peer instead of backing off for a minute.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 16 * 1024 * 1024);
+  if (!ssl_target_override.empty()) args.SetSslTargetNameOverride(ssl_target_override);
+  return args;
+}
+
+}  // namespace failover

@@ -1,0 +1,87 @@
+// The coordinator's failover config (YAML): hosts, services and their order, probes, the
+// global health check, defaults and policies. Parsing is pure; errors name file, line, field.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "failover/tls.h"
+#include "failover/v1/agent.pb.h"
+
+namespace failover::coordinator {
+
+enum class Mode { kRolling, kStopAll };
+enum class FailurePolicy { kAbort, kContinue, kRestore };
+
+struct HostConfig {
+  std::string name;
+  std::string agent;               // agent address, host:port
+  std::vector<std::string> units;  // units this host runs
+};
+
+struct ServiceConfig {
+  std::string name;                   // e.g. "sls-api"
+  std::string unit;                   // e.g. "sls-api.service"
+  std::vector<v1::ProbeSpec> probes;  // gate, run on every host of the service after each step
+  // Hosts that may fail before the service counts as failed: count, or percent when failure_percent.
+  uint32_t max_failed_hosts = 0;
+  bool failure_percent = false;
+};
+
+// A probe run on one host after the run (e.g. sls-monitor.timer guard).
+struct GuardConfig {
+  std::string host;
+  v1::ProbeSpec probe;
+};
+
+// The seed's healthcheck.py: GET API_BASE + path with PANEL_TOKEN, from the coordinator.
+struct HealthCheckConfig {
+  bool enabled = false;
+  std::string url;         // resolved API_BASE + path
+  std::string token;       // resolved secret value ("" = none); never logged
+  uint32_t expect_status = 200;
+  uint32_t timeout_ms = 2000;
+  uint32_t deadline_ms = 10000;
+  uint32_t interval_ms = 100;
+};
+
+struct Defaults {
+  Mode mode = Mode::kRolling;
+  FailurePolicy failure_policy = FailurePolicy::kAbort;
+  uint32_t max_parallel = 1;
+  uint32_t job_timeout_ms = 90000;
+  uint32_t lease_ms = 120000;
+  uint32_t call_timeout_ms = 5000;  // deadline of unary agent calls
+  bool allow_reset_failed = false;
+};
+
+struct Config {
+  std::string path;
+  Defaults defaults;
+  std::vector<HostConfig> hosts;
+  std::vector<ServiceConfig> services;        // every known service
+  std::vector<std::string> default_order;     // the order used without --services
+  std::vector<GuardConfig> guards;
+  HealthCheckConfig health_check;
+  TlsFiles tls;                                // coordinator's client certificate for agents
+  bool insecure_plaintext = false;             // only for loopback agent addresses
+  std::string reports_dir = "tmp_logs";
+
+  const HostConfig* FindHost(const std::string& name) const;
+  const ServiceConfig* FindService(const std::string& name) const;
+};
+
+// Parses config text. `env` resolves {env: VAR} references (tests pass their own).
+absl::StatusOr<Config> ParseConfig(const std::string& yaml, const std::string& path,
+                                   const std::map<std::string, std::string>& env);
+// ParseConfig with the process environment.
+absl::StatusOr<Config> ParseConfigWithProcessEnv(const std::string& yaml, const std::string& path);
+
+absl::StatusOr<Mode> ParseMode(const std::string& s);
+absl::StatusOr<FailurePolicy> ParseFailurePolicy(const std::string& s);
+std::string ModeName(Mode m);
+std::string FailurePolicyName(FailurePolicy p);
+
+}  // namespace failover::coordinator

@@ -1,0 +1,116 @@
+#include "planner.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace failover::coordinator {
+namespace {
+
+std::vector<std::string> HostsRunning(const Config& config, const std::string& unit) {
+  std::vector<std::string> out;
+  for (const auto& h : config.hosts)
+    if (std::find(h.units.begin(), h.units.end(), unit) != h.units.end()) out.push_back(h.name);
+  return out;
+}
+
+const char* OpName(v1::Operation op) {
+  switch (op) {
+    case v1::OPERATION_STOP: return "stop";
+    case v1::OPERATION_START: return "start";
+    default: return "restart";
+  }
+}
+
+void AddWaves(const Config& config, const ServiceConfig& svc, v1::Operation op, uint32_t max_parallel,
+              bool gated, std::vector<PlannedStep>* steps) {
+  const auto hosts = HostsRunning(config, svc.unit);
+  const size_t wave_size = std::max<uint32_t>(1, max_parallel);
+  const size_t waves = (hosts.size() + wave_size - 1) / wave_size;
+  for (size_t w = 0; w < waves; ++w) {
+    PlannedStep s;
+    s.service = svc.name;
+    s.unit = svc.unit;
+    s.operation = op;
+    for (size_t i = w * wave_size; i < std::min(hosts.size(), (w + 1) * wave_size); ++i) s.hosts.push_back(hosts[i]);
+    if (gated) s.probes = svc.probes;
+    s.id = absl::StrFormat("%02d-%s-%s%s", steps->size() + 1, OpName(op), svc.name,
+                           waves > 1 ? absl::StrCat("-w", w + 1) : "");
+    steps->push_back(std::move(s));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<RunOptions> ResolveOptions(const Config& config, const std::vector<std::string>& services,
+                                          const std::string& mode, const std::string& failure_policy,
+                                          uint32_t max_parallel, bool execute) {
+  RunOptions o;
+  o.services = services;
+  o.mode = config.defaults.mode;
+  o.failure_policy = config.defaults.failure_policy;
+  o.max_parallel = max_parallel == 0 ? config.defaults.max_parallel : max_parallel;
+  o.execute = execute;
+  if (!mode.empty()) {
+    auto m = ParseMode(mode);
+    if (!m.ok()) return absl::InvalidArgumentError(absl::StrCat("--mode: ", m.status().message()));
+    o.mode = *m;
+  }
+  if (!failure_policy.empty()) {
+    auto p = ParseFailurePolicy(failure_policy);
+    if (!p.ok()) return absl::InvalidArgumentError(absl::StrCat("--failure-policy: ", p.status().message()));
+    o.failure_policy = *p;
+  }
+  if (o.max_parallel > 1000) return absl::InvalidArgumentError("--max-parallel must be 1..1000");
+  return o;
+}
+
+absl::StatusOr<Plan> BuildPlan(const Config& config, const RunOptions& options) {
+  Plan plan;
+  plan.options = options;
+  plan.services = options.services.empty() ? config.default_order : options.services;
+  if (plan.services.empty()) return absl::InvalidArgumentError("no services to fail over");
+  std::set<std::string> seen;
+  std::vector<const ServiceConfig*> svcs;
+  for (const auto& name : plan.services) {
+    const ServiceConfig* svc = config.FindService(name);
+    if (svc == nullptr) {
+      std::vector<std::string> known;
+      for (const auto& s : config.services) known.push_back(s.name);
+      return absl::InvalidArgumentError(absl::StrCat("unknown service \"", name, "\" in --services (", config.path,
+                                                     " defines: ", absl::StrJoin(known, ", "), ")"));
+    }
+    if (!seen.insert(name).second)
+      return absl::InvalidArgumentError(absl::StrCat("service \"", name, "\" is listed twice in --services"));
+    svcs.push_back(svc);
+  }
+  if (options.mode == Mode::kRolling) {
+    for (const auto* svc : svcs) AddWaves(config, *svc, v1::OPERATION_RESTART, options.max_parallel, true, &plan.steps);
+  } else {
+    for (const auto* svc : svcs) AddWaves(config, *svc, v1::OPERATION_STOP, options.max_parallel, false, &plan.steps);
+    for (auto it = svcs.rbegin(); it != svcs.rend(); ++it)
+      AddWaves(config, **it, v1::OPERATION_START, options.max_parallel, true, &plan.steps);
+  }
+  for (const auto& h : config.hosts) {
+    std::vector<std::string> units;
+    for (const auto* svc : svcs)
+      if (std::find(h.units.begin(), h.units.end(), svc->unit) != h.units.end()) units.push_back(svc->unit);
+    if (!units.empty()) plan.host_units.emplace_back(h.name, std::move(units));
+  }
+  return plan;
+}
+
+v1::StepRecord ToStepRecord(const PlannedStep& step) {
+  v1::StepRecord r;
+  r.set_id(step.id);
+  r.set_service(step.service);
+  r.set_operation(step.operation);
+  for (const auto& h : step.hosts) r.add_hosts(h);
+  for (const auto& p : step.probes) r.add_gate_probes(p.name());
+  return r;
+}
+
+}  // namespace failover::coordinator

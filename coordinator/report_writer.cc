@@ -1,0 +1,143 @@
+#include "report_writer.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "coordinator/run_executor.h"
+#include "failover/clock.h"
+#include "failover/logging.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace failover::coordinator {
+namespace {
+
+const char* OpName(v1::Operation op) {
+  switch (op) {
+    case v1::OPERATION_STOP: return "stop";
+    case v1::OPERATION_START: return "start";
+    case v1::OPERATION_RESTART: return "restart";
+    default: return "?";
+  }
+}
+
+const char* StepStatusName(v1::StepStatus s) {
+  switch (s) {
+    case v1::STEP_NOT_RUN: return "NOT RUN";
+    case v1::STEP_SUCCEEDED: return "OK";
+    case v1::STEP_FAILED: return "FAILED";
+    case v1::STEP_DRY_RUN: return "DRY RUN";
+    case v1::STEP_RUNNING: return "RUNNING";
+    default: return "?";
+  }
+}
+
+void StateTable(std::string* out, const google::protobuf::RepeatedPtrField<v1::UnitState>& states) {
+  if (states.empty()) {
+    absl::StrAppend(out, "  (none)\n");
+    return;
+  }
+  absl::StrAppend(out, absl::StrFormat("  %-10s %-26s %-10s %-12s %8s %6s %-16s %s\n", "HOST", "UNIT", "ACTIVE", "SUB",
+                                       "MAINPID", "EXIT", "RESULT", "SINCE"));
+  for (const auto& s : states)
+    absl::StrAppend(out, absl::StrFormat("  %-10s %-26s %-10s %-12s %8d %6d %-16s %s\n", s.host(), s.unit(),
+                                         s.active_state(), s.sub_state(), s.main_pid(), s.exec_main_status(),
+                                         s.result().empty() ? "-" : s.result(), FormatUnixUs(s.since_unix_us())));
+}
+
+}  // namespace
+
+std::string RenderText(const v1::Report& r) {
+  std::string out;
+  absl::StrAppend(&out, "failover report — run ", r.run_id(), "\n");
+  absl::StrAppend(&out, "outcome:   ", OutcomeName(r.outcome()), r.dry_run() ? " (DRY RUN: nothing was changed)" : "",
+                  "\n");
+  absl::StrAppend(&out, "summary:   ", r.summary(), "\n");
+  absl::StrAppend(&out, "mode:      ", r.mode(), ", max_parallel ", r.max_parallel(), ", failure policy ",
+                  r.failure_policy(), "\n");
+  absl::StrAppend(&out, "services:  ", absl::StrJoin(r.services(), " → "), "\n");
+  absl::StrAppend(&out, "config:    ", r.config_path(), "\n");
+  absl::StrAppend(&out, "started:   ", FormatUnixUs(r.started_at_unix_us()), "\n");
+  absl::StrAppend(&out, "finished:  ", FormatUnixUs(r.finished_at_unix_us()),
+                  r.finished_at_unix_us() > 0
+                      ? absl::StrFormat(" (%.3f s)", (r.finished_at_unix_us() - r.started_at_unix_us()) / 1e6)
+                      : "",
+                  "\n");
+
+  absl::StrAppend(&out, "\n== Initial state ==\n");
+  StateTable(&out, r.initial_state());
+
+  absl::StrAppend(&out, "\n== Plan ==\n");
+  for (const auto& s : r.steps()) {
+    absl::StrAppend(&out, absl::StrFormat("  %-28s %-8s %-8s %-16s on %s", s.id(), StepStatusName(s.status()),
+                                          OpName(s.operation()), s.service(), absl::StrJoin(s.hosts(), ",")));
+    if (s.started_at_unix_us() > 0 && s.finished_at_unix_us() > 0)
+      absl::StrAppend(&out, absl::StrFormat("  (%.1f ms)", (s.finished_at_unix_us() - s.started_at_unix_us()) / 1e3));
+    if (!s.reason().empty()) absl::StrAppend(&out, "\n      reason: ", s.reason());
+    absl::StrAppend(&out, "\n");
+  }
+
+  absl::StrAppend(&out, "\n== Operations executed ==\n");
+  if (r.operations().empty()) absl::StrAppend(&out, "  (none)\n");
+  for (const auto& o : r.operations()) {
+    absl::StrAppend(&out, absl::StrFormat("  %s  %-10s %-26s %-6s %-16s %9.1f ms  step %s%s", FormatUnixUs(o.started_at_unix_us()),
+                                          o.host(), o.unit(), OpName(o.operation()), o.result(), o.duration_us() / 1e3,
+                                          o.step_id(), o.autonomous() ? "  [by the agent on its own]" : ""));
+    if (!o.detail().empty()) absl::StrAppend(&out, "\n      ", o.detail());
+    absl::StrAppend(&out, "\n");
+  }
+
+  absl::StrAppend(&out, "\n== Health results ==\n");
+  if (r.health().empty()) absl::StrAppend(&out, "  (none)\n");
+  for (const auto& h : r.health())
+    absl::StrAppend(&out, absl::StrFormat("  %-10s %-18s %-5s %-9s %8.1f ms %3d attempt(s)  %s  %s%s\n", h.host(),
+                                          h.name(), h.kind(), h.healthy() ? "HEALTHY" : "UNHEALTHY", h.latency_us() / 1e3,
+                                          h.attempts(), h.target(), h.detail(),
+                                          h.step_id().empty() ? "" : "  (gate of " + h.step_id() + ")"));
+
+  absl::StrAppend(&out, "\n== Final state ==\n");
+  StateTable(&out, r.final_state());
+
+  if (!r.errors().empty()) {
+    absl::StrAppend(&out, "\n== Errors ==\n");
+    for (const auto& e : r.errors()) absl::StrAppend(&out, "  - ", e, "\n");
+  }
+  return Redact(out);
+}
+
+std::string RenderJson(const v1::Report& report) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.add_whitespace = true;
+  opts.preserve_proto_field_names = true;
+  opts.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(report, &json, opts);
+  return Redact(json);
+}
+
+absl::StatusOr<std::string> WriteReportFiles(const std::string& dir, v1::Report* report) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create report directory ", dir, ": ", ec.message()));
+  // The run id's suffix keeps two runs started in the same second apart.
+  const std::string suffix = report->run_id().substr(report->run_id().rfind('-') + 1);
+  const std::string base = absl::StrCat(dir, "/failover_report_", CompactUtcStamp(report->started_at_unix_us()), "_",
+                                        suffix);
+  report->clear_files();
+  report->add_files(base + ".log");
+  report->add_files(base + ".json");
+  for (const auto& [path, text] : {std::pair{base + ".log", RenderText(*report)}, std::pair{base + ".json", RenderJson(*report)}}) {
+    const std::string tmp = path + ".tmp";
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) return absl::InternalError(absl::StrCat("cannot write report ", path));
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot write report ", path, ": ", ec.message()));
+  }
+  return base + ".log";
+}
+
+}  // namespace failover::coordinator

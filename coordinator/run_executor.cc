@@ -1,0 +1,442 @@
+#include "run_executor.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "failover/logging.h"
+
+namespace failover::coordinator {
+namespace {
+
+bool IsActive(const std::string& active_state) {
+  return active_state == "active" || active_state == "activating" || active_state == "reloading";
+}
+
+std::string Ms(int64_t us) { return absl::StrFormat("%.1f ms", us / 1000.0); }
+
+const char* OpVerb(v1::Operation op) {
+  return op == v1::OPERATION_STOP ? "stop" : op == v1::OPERATION_START ? "start" : "restart";
+}
+
+}  // namespace
+
+std::string OutcomeName(v1::RunOutcome o) {
+  switch (o) {
+    case v1::RUN_RUNNING: return "RUNNING";
+    case v1::RUN_SUCCEEDED: return "SUCCEEDED";
+    case v1::RUN_ABORTED: return "ABORTED";
+    case v1::RUN_FAILED: return "FAILED";
+    case v1::RUN_INTERRUPTED: return "INTERRUPTED";
+    case v1::RUN_REFUSED: return "REFUSED";
+    default: return "UNKNOWN";
+  }
+}
+
+RunExecutor::RunExecutor(const Config& config, const Plan& plan, std::map<std::string, AgentClient*> clients,
+                         ProbeRunner* health, Clock* clock, EmitFn emit, SnapshotFn snapshot)
+    : config_(config), plan_(plan), clients_(std::move(clients)), health_(health), clock_(clock),
+      emit_(std::move(emit)), snapshot_(std::move(snapshot)) {}
+
+void RunExecutor::Emit(const std::string& host, const std::string& unit, const std::string& step,
+                       const std::string& msg, const std::string& severity) {
+  v1::RunEvent e;
+  e.set_elapsed_us(MicrosSince(start_, clock_->Now()));
+  e.set_host(host);
+  e.set_unit(unit);
+  e.set_step_id(step);
+  e.set_message(Redact(msg));
+  e.set_severity(severity);
+  if (emit_) emit_(std::move(e));
+}
+
+uint32_t RunExecutor::AllowedFailures(const std::string& service, size_t hosts) const {
+  const ServiceConfig* svc = config_.FindService(service);
+  if (svc == nullptr) return 0;
+  if (svc->failure_percent) return static_cast<uint32_t>(hosts * svc->max_failed_hosts / 100);
+  return svc->max_failed_hosts;
+}
+
+bool RunExecutor::Preflight() {
+  std::vector<std::thread> threads;
+  for (const auto& [host, units] : plan_.host_units) {
+    threads.emplace_back([this, host = host, units = units] {
+      auto it = clients_.find(host);
+      absl::StatusOr<v1::GetStateResponse> resp = absl::NotFoundError("no client");
+      if (it != clients_.end()) {
+        v1::GetStateRequest req;
+        req.set_run_id(report_.run_id());
+        for (const auto& u : units) req.add_units(u);
+        resp = it->second->GetState(req);
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!resp.ok()) {
+        unreachable_.insert(host);
+        report_.add_errors(Redact(std::string(resp.status().message())));
+        return;
+      }
+      if (!resp->held_by_run().empty() && resp->held_by_run() != report_.run_id() && plan_.options.execute)
+        report_.add_errors(absl::StrCat("host ", host, " is held by run ", resp->held_by_run()));
+      for (const auto& st : resp->units()) {
+        if (st.load_state() != "loaded")
+          report_.add_errors(absl::StrCat("unit ", st.unit(), " is ", st.load_state(), " on host ", host));
+        initial_[{host, st.unit()}] = st;
+        *report_.add_initial_state() = st;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& err : report_.errors()) Emit("", "", "", err, "error");
+  return report_.errors().empty();
+}
+
+RunExecutor::HostStepResult RunExecutor::RunOnHost(const PlannedStep& step, const std::string& host,
+                                                   v1::Operation op, const std::vector<v1::ProbeSpec>& probes,
+                                                   const std::string& step_id) {
+  HostStepResult r;
+  auto it = clients_.find(host);
+  if (it == clients_.end() || (unreachable_.count(host) && !plan_.options.execute)) {
+    r.reason = absl::StrCat("host ", host, ": agent unreachable at preflight");
+    return r;
+  }
+  v1::ExecuteRequest req;
+  req.set_run_id(report_.run_id());
+  req.set_step_id(step_id);
+  req.set_operation(op);
+  req.add_units(step.unit);
+  req.set_dry_run(!plan_.options.execute);
+  for (const auto& p : probes) *req.add_probes() = p;
+  req.set_job_timeout_ms(config_.defaults.job_timeout_ms);
+  req.set_lease_ms(config_.defaults.lease_ms);
+  req.set_allow_reset_failed(config_.defaults.allow_reset_failed);
+  // Two jobs plus every probe's deadline, plus slack for the network.
+  int64_t deadline_ms = 2 * int64_t{config_.defaults.job_timeout_ms} + 5000;
+  for (const auto& p : probes) deadline_ms += std::max(p.deadline_ms(), p.timeout_ms()) + p.timeout_ms();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (plan_.options.execute) touched_hosts_.insert(host);
+  }
+  bool step_done = false;
+  absl::Status s = it->second->Execute(
+      req,
+      [&](const v1::AgentEvent& e) {
+        r.reached = true;
+        std::lock_guard<std::mutex> lock(mu_);
+        switch (e.kind()) {
+          case v1::AgentEvent::JOB_DONE:
+          case v1::AgentEvent::WOULD_RUN: {
+            *report_.add_operations() = e.operation();
+            const bool ok = e.operation().result() == "done" || e.operation().result() == "would-run";
+            Emit(host, e.unit(), step_id,
+                 e.kind() == v1::AgentEvent::WOULD_RUN
+                     ? e.message()
+                     : absl::StrCat(OpVerb(e.operation().operation()), " ", e.operation().result(), " in ",
+                                    Ms(e.operation().duration_us()),
+                                    e.operation().detail().empty() ? "" : " (" + e.operation().detail() + ")"),
+                 ok ? "ok" : "error");
+            break;
+          }
+          case v1::AgentEvent::JOB_ISSUED:
+            Emit(host, e.unit(), step_id, e.message() + " issued", "info");
+            break;
+          case v1::AgentEvent::PROBE_RESULT:
+            *report_.add_health() = e.probe();
+            Emit(host, e.probe().target(), step_id, e.message(), e.probe().healthy() ? "ok" : "error");
+            break;
+          case v1::AgentEvent::INFO:
+            Emit(host, e.unit(), step_id, e.message(), "info");
+            break;
+          case v1::AgentEvent::STEP_DONE:
+            step_done = true;
+            r.ok = e.ok();
+            if (!e.ok()) r.reason = absl::StrCat("host ", host, ": ", e.message());
+            break;
+          default:
+            break;
+        }
+      },
+      std::chrono::milliseconds(deadline_ms));
+  if (!s.ok()) {
+    r.ok = false;
+    r.reason = Redact(std::string(s.message()));
+    if (step_done) return r;
+    if (plan_.options.execute && r.reached)
+      r.reason += absl::StrCat("; the agent finishes the step on its own and restores stopped units within the lease (",
+                               config_.defaults.lease_ms, " ms)");
+  }
+  return r;
+}
+
+void RunExecutor::RunStep(size_t index) {
+  const PlannedStep& step = plan_.steps[index];
+  v1::StepRecord* rec;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rec = report_.mutable_steps(static_cast<int>(index));
+    rec->set_status(v1::STEP_RUNNING);
+    rec->set_started_at_unix_us(clock_->NowUnixUs());
+    if (snapshot_) snapshot_(report_);
+  }
+  Emit(absl::StrJoin(step.hosts, ","), step.unit, step.id,
+       absl::StrCat("step ", index + 1, "/", plan_.steps.size(), ": ", OpVerb(step.operation), " ", step.unit, " on ",
+                    absl::StrJoin(step.hosts, ", ")),
+       "info");
+  std::vector<HostStepResult> results(step.hosts.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < step.hosts.size(); ++i)
+    threads.emplace_back([&, i] { results[i] = RunOnHost(step, step.hosts[i], step.operation, step.probes, step.id); });
+  for (auto& t : threads) t.join();
+
+  std::vector<std::string> reasons;
+  for (const auto& r : results)
+    if (!r.ok) reasons.push_back(r.reason);
+  const uint32_t allowed = AllowedFailures(step.service, step.hosts.size());
+  const bool step_ok = reasons.size() <= allowed;
+  std::lock_guard<std::mutex> lock(mu_);
+  rec->set_finished_at_unix_us(clock_->NowUnixUs());
+  if (!reasons.empty()) rec->set_reason(absl::StrJoin(reasons, "; "));
+  if (!step_ok) {
+    rec->set_status(v1::STEP_FAILED);
+    any_failed_ = true;
+    if (first_failure_.empty()) first_failure_ = absl::StrCat("step ", step.id, " failed: ", rec->reason());
+    if (plan_.options.failure_policy != FailurePolicy::kContinue) stopped_ = true;
+  } else {
+    rec->set_status(plan_.options.execute ? v1::STEP_SUCCEEDED : v1::STEP_DRY_RUN);
+  }
+  Emit("", step.unit, step.id,
+       step_ok ? absl::StrCat("step ", step.id, " ", plan_.options.execute ? "succeeded" : "dry run ok",
+                              reasons.empty() ? "" : absl::StrCat(" (", reasons.size(), " host(s) failed, ", allowed,
+                                                                  " allowed)"))
+               : absl::StrCat("step ", step.id, " FAILED: ", rec->reason()),
+       step_ok ? "ok" : "error");
+  if (snapshot_) snapshot_(report_);
+}
+
+void RunExecutor::Recover() {
+  // What each touched unit must be after the run: running if it ran before (always), and for the
+  // restore policy also stopped if it was stopped before.
+  const bool restore = plan_.options.failure_policy == FailurePolicy::kRestore;
+  std::vector<std::thread> threads;
+  for (const auto& [host, units] : plan_.host_units) {
+    if (!touched_hosts_.count(host)) continue;
+    threads.emplace_back([this, host = host, units = units, restore] {
+      v1::GetStateRequest req;
+      req.set_run_id(report_.run_id());
+      for (const auto& u : units) req.add_units(u);
+      auto now = clients_.at(host)->GetState(req);
+      if (!now.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        report_.add_errors(absl::StrCat("recovery: ", now.status().message(), "; the agent restores units it stopped ",
+                                        "when the run's lease (", config_.defaults.lease_ms, " ms) expires"));
+        Emit(host, "", "recover", report_.errors(report_.errors_size() - 1), "error");
+        return;
+      }
+      // Reverse order: the last service stopped comes back first, like stop-all's start half.
+      for (int i = now->units_size() - 1; i >= 0; --i) {
+        const auto& st = now->units(i);
+        auto it = initial_.find({host, st.unit()});
+        if (it == initial_.end()) continue;
+        const bool was_active = IsActive(it->second.active_state());
+        const bool is_active = IsActive(st.active_state());
+        v1::Operation op = v1::OPERATION_UNSPECIFIED;
+        if (was_active && !is_active) op = v1::OPERATION_START;
+        if (restore && !was_active && is_active) op = v1::OPERATION_STOP;
+        if (op == v1::OPERATION_UNSPECIFIED) continue;
+        PlannedStep step;
+        step.unit = st.unit();
+        step.hosts = {host};
+        const std::string id = absl::StrCat("recover-", OpVerb(op), "-", st.unit());
+        Emit(host, st.unit(), id,
+             absl::StrCat("recovery: ", st.unit(), " was ", it->second.active_state(), " before the run and is ",
+                          st.active_state(), " now; ", OpVerb(op), "ing it"),
+             "warn");
+        HostStepResult r = RunOnHost(step, host, op, {}, id);
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!r.ok) report_.add_errors(absl::StrCat("recovery of ", st.unit(), " on ", host, " failed: ", r.reason));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+void RunExecutor::FinalHealth() {
+  std::vector<std::pair<std::string, v1::ProbeResult>> results;
+  if (config_.health_check.enabled && health_ != nullptr) {
+    v1::ProbeSpec spec;
+    spec.set_name("health_check");
+    spec.mutable_http()->set_url(config_.health_check.url);
+    spec.mutable_http()->set_expect_status(config_.health_check.expect_status);
+    if (!config_.health_check.token.empty()) spec.mutable_http()->set_bearer_secret("health_check_token");
+    spec.set_timeout_ms(config_.health_check.timeout_ms);
+    spec.set_deadline_ms(config_.health_check.deadline_ms);
+    spec.set_interval_ms(config_.health_check.interval_ms);
+    results.emplace_back("coordinator", health_->Run(spec));
+  }
+  for (const auto& g : config_.guards) {
+    v1::ProbeRequest req;
+    req.set_run_id(report_.run_id());
+    *req.add_probes() = g.probe;
+    auto it = clients_.find(g.host);
+    absl::StatusOr<v1::ProbeResponse> resp = absl::NotFoundError("no client for host " + g.host);
+    if (it != clients_.end())
+      resp = it->second->Probe(req, std::chrono::milliseconds(g.probe.deadline_ms() + g.probe.timeout_ms() + 5000));
+    v1::ProbeResult r;
+    if (resp.ok() && resp->results_size() == 1) {
+      r = resp->results(0);
+    } else {
+      r.set_name(g.probe.name());
+      r.set_host(g.host);
+      r.set_healthy(false);
+      r.set_detail(resp.ok() ? "agent returned no result" : std::string(resp.status().message()));
+    }
+    results.emplace_back(g.host, r);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [host, r] : results) {
+    Emit(host, r.target(), "final-health",
+         absl::StrCat("final check ", r.name(), ": ", r.healthy() ? "healthy" : "UNHEALTHY", " (", r.detail(), ", ",
+                      r.attempts(), " attempt(s))"),
+         r.healthy() ? "ok" : "error");
+    if (!r.healthy()) {
+      any_failed_ = true;
+      if (first_failure_.empty()) first_failure_ = absl::StrCat("final health check ", r.name(), " failed: ", r.detail());
+    }
+    *report_.add_health() = std::move(r);
+  }
+}
+
+void RunExecutor::FinalState() {
+  std::vector<std::thread> threads;
+  for (const auto& [host, units] : plan_.host_units) {
+    threads.emplace_back([this, host = host, units = units] {
+      v1::GetStateRequest req;
+      req.set_run_id(report_.run_id());
+      for (const auto& u : units) req.add_units(u);
+      auto resp = clients_.count(host) ? clients_.at(host)->GetState(req)
+                                       : absl::StatusOr<v1::GetStateResponse>(absl::NotFoundError("no client"));
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!resp.ok()) {
+        report_.add_errors(absl::StrCat("final state: ", resp.status().message()));
+        return;
+      }
+      for (const auto& st : resp->units()) *report_.add_final_state() = st;
+      for (const auto& op : resp->autonomous_operations())
+        if (op.run_id() == report_.run_id()) *report_.add_operations() = op;
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+void RunExecutor::ReleaseHosts() {
+  for (const auto& host : touched_hosts_) {
+    v1::RenewLeaseRequest req;
+    req.set_run_id(report_.run_id());
+    req.set_release(true);
+    auto r = clients_.at(host)->RenewLease(req);
+    if (!r.ok()) GetLogger("coordinator")->warn("[run={}] releasing host {}: {}", report_.run_id(), host, r.status().message());
+  }
+}
+
+void RunExecutor::LeaseKeeper() {
+  const auto period = std::chrono::milliseconds(std::max<uint32_t>(100, config_.defaults.lease_ms / 3));
+  std::unique_lock<std::mutex> lock(lease_mu_);
+  while (!lease_cv_.wait_for(lock, period, [this] { return run_over_; })) {
+    std::set<std::string> hosts;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      hosts = touched_hosts_;
+    }
+    for (const auto& h : hosts) {
+      v1::RenewLeaseRequest req;
+      req.set_run_id(report_.run_id());
+      req.set_lease_ms(config_.defaults.lease_ms);
+      (void)clients_.at(h)->RenewLease(req);  // a miss is fine: the next step or renewal retries
+    }
+  }
+}
+
+v1::Report RunExecutor::Run(const std::string& run_id) {
+  start_ = clock_->Now();
+  report_.set_run_id(run_id);
+  report_.set_dry_run(!plan_.options.execute);
+  report_.set_mode(ModeName(plan_.options.mode));
+  report_.set_failure_policy(FailurePolicyName(plan_.options.failure_policy));
+  for (const auto& s : plan_.services) report_.add_services(s);
+  report_.set_config_path(config_.path);
+  report_.set_started_at_unix_us(clock_->NowUnixUs());
+  report_.set_max_parallel(plan_.options.max_parallel);
+  report_.set_outcome(v1::RUN_RUNNING);
+  for (const auto& s : plan_.steps) {
+    v1::StepRecord r = ToStepRecord(s);
+    r.set_status(v1::STEP_NOT_RUN);
+    *report_.add_steps() = r;
+  }
+  Emit("", "", "",
+       absl::StrCat("run ", run_id, ": ", plan_.options.execute ? "EXECUTE" : "dry run", ", mode ",
+                    ModeName(plan_.options.mode), ", services ", absl::StrJoin(plan_.services, " → "), ", ",
+                    plan_.steps.size(), " step(s), failure policy ", FailurePolicyName(plan_.options.failure_policy)),
+       "info");
+  if (snapshot_) snapshot_(report_);
+
+  const bool preflight_ok = Preflight();
+  if (!preflight_ok && plan_.options.execute) {
+    report_.set_outcome(v1::RUN_REFUSED);
+    report_.set_summary(absl::StrCat("refused before any change: ", report_.errors(0),
+                                     report_.errors_size() > 1 ? absl::StrCat(" (and ", report_.errors_size() - 1, " more)") : ""));
+    for (const auto& st : report_.initial_state()) *report_.add_final_state() = st;
+    report_.set_finished_at_unix_us(clock_->NowUnixUs());
+    Emit("", "", "", report_.summary(), "error");
+    return report_;
+  }
+
+  std::thread keeper;
+  if (plan_.options.execute) keeper = std::thread([this] { LeaseKeeper(); });
+  for (size_t i = 0; i < plan_.steps.size(); ++i) {
+    if (stopped_) break;
+    RunStep(i);
+  }
+  if (stopped_) {
+    for (auto& s : *report_.mutable_steps())
+      if (s.status() == v1::STEP_NOT_RUN) s.set_reason("not run: the run stopped after a failed step");
+  }
+  if (plan_.options.execute) Recover();
+  FinalHealth();
+  FinalState();
+  if (plan_.options.execute) {
+    {
+      std::lock_guard<std::mutex> lock(lease_mu_);
+      run_over_ = true;
+    }
+    lease_cv_.notify_all();
+    keeper.join();
+    ReleaseHosts();
+  }
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!preflight_ok) any_failed_ = true;
+  if (stopped_) {
+    report_.set_outcome(v1::RUN_ABORTED);
+  } else if (any_failed_) {
+    report_.set_outcome(v1::RUN_FAILED);
+  } else {
+    report_.set_outcome(v1::RUN_SUCCEEDED);
+  }
+  int not_run = 0;
+  for (const auto& s : report_.steps()) not_run += s.status() == v1::STEP_NOT_RUN;
+  if (report_.outcome() == v1::RUN_SUCCEEDED) {
+    report_.set_summary(absl::StrCat(plan_.options.execute ? "failover succeeded: " : "dry run: ", plan_.steps.size(),
+                                     " step(s)", plan_.options.execute ? " done, all gates and health checks passed"
+                                                                       : " would run; nothing was changed"));
+  } else {
+    std::string why = first_failure_.empty() && !report_.errors().empty() ? report_.errors(0) : first_failure_;
+    report_.set_summary(absl::StrCat(OutcomeName(report_.outcome()), ": ", why,
+                                     not_run ? absl::StrCat("; ", not_run, " step(s) not run") : ""));
+  }
+  report_.set_finished_at_unix_us(clock_->NowUnixUs());
+  Emit("", "", "", report_.summary(), report_.outcome() == v1::RUN_SUCCEEDED ? "ok" : "error");
+  return report_;
+}
+
+}  // namespace failover::coordinator

@@ -1,0 +1,79 @@
+// Runs a plan: preflight every agent, execute the steps in order (hosts of a wave in parallel),
+// gate each on its probes, apply the failure policy, put back what must not stay down, run the
+// final health check, and build the Report. Pure logic over AgentClient, ProbeRunner and Clock.
+#pragma once
+
+#include <functional>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "coordinator/config.h"
+#include "coordinator/planner.h"
+#include "failover/agent_client.h"
+#include "failover/clock.h"
+#include "failover/probe.h"
+#include "failover/v1/coordinator.pb.h"
+
+namespace failover::coordinator {
+
+class RunExecutor {
+ public:
+  using EmitFn = std::function<void(v1::RunEvent)>;
+  using SnapshotFn = std::function<void(const v1::Report&)>;
+
+  // `clients`: one per host of the config. `health` runs the coordinator-side health check.
+  RunExecutor(const Config& config, const Plan& plan, std::map<std::string, AgentClient*> clients,
+              ProbeRunner* health, Clock* clock, EmitFn emit, SnapshotFn snapshot);
+
+  v1::Report Run(const std::string& run_id);
+
+ private:
+  struct HostStepResult {
+    bool ok = false;
+    bool reached = false;  // the agent answered at all
+    std::string reason;
+  };
+
+  void Emit(const std::string& host, const std::string& unit, const std::string& step, const std::string& msg,
+            const std::string& severity);
+  bool Preflight();
+  void RunStep(size_t index);
+  HostStepResult RunOnHost(const PlannedStep& step, const std::string& host, v1::Operation op,
+                           const std::vector<v1::ProbeSpec>& probes, const std::string& step_id);
+  void Recover();
+  void FinalHealth();
+  void FinalState();
+  void ReleaseHosts();
+  void LeaseKeeper();
+  uint32_t AllowedFailures(const std::string& service, size_t hosts) const;
+
+  const Config& config_;
+  const Plan& plan_;
+  std::map<std::string, AgentClient*> clients_;
+  ProbeRunner* health_;
+  Clock* clock_;
+  EmitFn emit_;
+  SnapshotFn snapshot_;
+
+  std::mutex mu_;  // guards report_ and the sets below (step hosts run in parallel)
+  v1::Report report_;
+  std::chrono::steady_clock::time_point start_;
+  std::map<std::pair<std::string, std::string>, v1::UnitState> initial_;  // (host, unit)
+  std::set<std::string> unreachable_;
+  std::set<std::string> touched_hosts_;
+  bool stopped_ = false;
+  bool any_failed_ = false;
+  std::string first_failure_;
+
+  std::mutex lease_mu_;
+  std::condition_variable lease_cv_;
+  bool run_over_ = false;
+};
+
+// Outcome name for humans ("SUCCEEDED", "ABORTED"...).
+std::string OutcomeName(v1::RunOutcome o);
+
+}  // namespace failover::coordinator
