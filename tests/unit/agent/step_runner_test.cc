@@ -1,0 +1,186 @@
+#include "agent/step_runner.h"
+
+#include "fakes.h"
+#include "gtest/gtest.h"
+
+namespace failover::agent {
+namespace {
+
+using failover::testing::FakeClock;
+using failover::testing::FakeProbes;
+using failover::testing::FakeSystemd;
+
+class StepRunnerTest : public ::testing::Test {
+ protected:
+  StepRunnerTest() : lease_(&clock_, ""), audit_(""), runner_("api", &systemd_, &probes_, &lease_, &audit_, &clock_) {
+    systemd_.AddUnit("sls-api.service", "active", 42);
+    systemd_.AddUnit("sls-bot.service", "inactive");
+  }
+  v1::ExecuteRequest Request(v1::Operation op, const std::string& unit, bool dry_run = false) {
+    v1::ExecuteRequest r;
+    r.set_run_id("run-1");
+    r.set_step_id("01-restart");
+    r.set_operation(op);
+    r.add_units(unit);
+    r.set_dry_run(dry_run);
+    r.set_job_timeout_ms(1000);
+    r.set_lease_ms(10000);
+    return r;
+  }
+  std::vector<v1::AgentEvent> Run(const v1::ExecuteRequest& r) {
+    std::vector<v1::AgentEvent> events;
+    EXPECT_TRUE(lease_.Acquire(r.run_id(), std::chrono::milliseconds(r.lease_ms())).ok());
+    runner_.Run(r, "test", [&](v1::AgentEvent e) { events.push_back(e); });
+    return events;
+  }
+  FakeClock clock_;
+  FakeSystemd systemd_;
+  FakeProbes probes_;
+  HostLease lease_;
+  AuditLog audit_;
+  StepRunner runner_;
+};
+
+TEST_F(StepRunnerTest, RestartStopsThenStartsAndReportsNewPid) {
+  auto events = Run(Request(v1::OPERATION_RESTART, "sls-api.service"));
+  EXPECT_EQ(systemd_.journal(), (std::vector<std::string>{"stop sls-api.service", "start sls-api.service"}));
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front().kind(), v1::AgentEvent::INITIAL_STATE);
+  EXPECT_EQ(events.front().state().main_pid(), 42u);
+  EXPECT_EQ(events.back().kind(), v1::AgentEvent::STEP_DONE);
+  EXPECT_TRUE(events.back().ok());
+  const auto& final_state = events[events.size() - 2];
+  EXPECT_EQ(final_state.kind(), v1::AgentEvent::FINAL_STATE);
+  EXPECT_NE(final_state.state().main_pid(), 42u);
+  EXPECT_TRUE(lease_.held_units().empty());
+}
+
+TEST_F(StepRunnerTest, DryRunChangesNothingAndSaysWhatItWouldDo) {
+  auto events = Run(Request(v1::OPERATION_RESTART, "sls-api.service", /*dry_run=*/true));
+  EXPECT_TRUE(systemd_.journal().empty());
+  int would = 0;
+  for (const auto& e : events)
+    if (e.kind() == v1::AgentEvent::WOULD_RUN) {
+      ++would;
+      EXPECT_EQ(e.operation().result(), "would-run");
+    }
+  EXPECT_EQ(would, 2);
+  EXPECT_TRUE(events.back().ok());
+}
+
+TEST_F(StepRunnerTest, StopOfAnInactiveUnitDoesNothing) {
+  auto events = Run(Request(v1::OPERATION_STOP, "sls-bot.service"));
+  EXPECT_TRUE(systemd_.journal().empty());
+  EXPECT_TRUE(events.back().ok());
+}
+
+TEST_F(StepRunnerTest, FailedStartFailsTheStepWithTheUnitsExitStatus) {
+  systemd_.FailNextStart("sls-api.service", "failed");
+  auto events = Run(Request(v1::OPERATION_RESTART, "sls-api.service"));
+  EXPECT_FALSE(events.back().ok());
+  EXPECT_NE(events.back().message().find("failed"), std::string::npos);
+  EXPECT_NE(events.back().message().find("exit status 3"), std::string::npos) << events.back().message();
+}
+
+TEST_F(StepRunnerTest, StartLimitHitIsNamedAndResetOnlyWhenAllowed) {
+  systemd_.FailNextStart("sls-api.service", "start-limit-hit");
+  auto events = Run(Request(v1::OPERATION_RESTART, "sls-api.service"));
+  EXPECT_FALSE(events.back().ok());
+  EXPECT_NE(events.back().message().find("start-limit-hit"), std::string::npos);
+
+  systemd_.FailNextStart("sls-api.service", "start-limit-hit");
+  auto req = Request(v1::OPERATION_START, "sls-api.service");
+  req.set_allow_reset_failed(true);
+  events = Run(req);
+  EXPECT_TRUE(events.back().ok()) << events.back().message();
+  auto journal = systemd_.journal();
+  EXPECT_EQ(journal.back(), "start sls-api.service");
+  EXPECT_EQ(journal[journal.size() - 2], "reset-failed sls-api.service");
+}
+
+TEST_F(StepRunnerTest, UnhealthyProbeFailsTheGate) {
+  auto req = Request(v1::OPERATION_RESTART, "sls-api.service");
+  req.add_probes()->set_name("api-health");
+  probes_.Set("api-health", false);
+  auto events = Run(req);
+  EXPECT_FALSE(events.back().ok());
+  EXPECT_NE(events.back().message().find("api-health"), std::string::npos);
+}
+
+TEST_F(StepRunnerTest, UnknownUnitStopsBeforeAnyChange) {
+  auto req = Request(v1::OPERATION_RESTART, "sls-api.service");
+  req.add_units("sls-ghost.service");
+  auto events = Run(req);
+  EXPECT_TRUE(systemd_.journal().empty());
+  EXPECT_FALSE(events.back().ok());
+  EXPECT_NE(events.back().message().find("sls-ghost.service is not-found"), std::string::npos);
+}
+
+TEST_F(StepRunnerTest, StopHoldsTheUnitUntilLeaseExpiryRestoresIt) {
+  Run(Request(v1::OPERATION_STOP, "sls-api.service"));
+  EXPECT_EQ(lease_.held_units(), std::vector<std::string>{"sls-api.service"});
+  EXPECT_TRUE(lease_.TakeExpired().first.empty()) << "lease still valid";
+  clock_.Advance(std::chrono::seconds(11));
+  auto [run, units] = lease_.TakeExpired();
+  EXPECT_EQ(run, "run-1");
+  runner_.RestoreUnits(run, units, "lease expired");
+  EXPECT_EQ(systemd_.GetUnitState("sls-api.service")->active_state(), "active");
+  ASSERT_EQ(lease_.autonomous().size(), 1u);
+  EXPECT_TRUE(lease_.autonomous()[0].autonomous());
+  EXPECT_EQ(lease_.autonomous()[0].run_id(), "run-1");
+  EXPECT_TRUE(lease_.holder().empty());
+}
+
+TEST(ValidateExecuteRequest, RefusesBadFieldsAndUnitsOffTheAllowlist) {
+  auto list = *UnitAllowlist::Create({"sls-*.service"});
+  v1::ExecuteRequest good;
+  good.set_run_id("r1");
+  good.set_step_id("s1");
+  good.set_operation(v1::OPERATION_RESTART);
+  good.add_units("sls-api.service");
+  good.set_job_timeout_ms(1000);
+  good.set_lease_ms(5000);
+  ASSERT_TRUE(ValidateExecuteRequest(good, list).ok());
+
+  auto with = [&](auto mutate) {
+    v1::ExecuteRequest r = good;
+    mutate(r);
+    return ValidateExecuteRequest(r, list);
+  };
+  EXPECT_EQ(with([](auto& r) { r.set_units(0, "sshd.service"); }).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(with([](auto& r) { r.set_units(0, "sls-api.service; reboot"); }).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(with([](auto& r) { r.set_run_id("../../etc"); }).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(with([](auto& r) { r.set_run_id(std::string(5000, 'a')); }).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(with([](auto& r) { r.set_job_timeout_ms(0); }).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(with([](auto& r) { r.set_lease_ms(0); }).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(with([](auto& r) { r.set_operation(v1::OPERATION_UNSPECIFIED); }).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(with([](auto& r) { r.clear_units(); }).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(with([](auto& r) {
+              auto* p = r.add_probes();
+              p->set_name("x");
+              p->set_timeout_ms(10);
+              p->mutable_http()->set_url("file:///etc/shadow");
+            }).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(with([](auto& r) {
+              auto* p = r.add_probes();
+              p->set_name("x");
+              p->set_timeout_ms(10);
+              p->mutable_unit()->set_unit("sshd.service");
+            }).code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST(HostLease, SecondRunIsRefusedNamingTheHolderUntilTheLeaseEnds) {
+  FakeClock clock;
+  HostLease lease(&clock, "");
+  ASSERT_TRUE(lease.Acquire("run-a", std::chrono::seconds(5)).ok());
+  absl::Status s = lease.Acquire("run-b", std::chrono::seconds(5));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("run-a"), std::string::npos);
+  clock.Advance(std::chrono::seconds(6));
+  EXPECT_TRUE(lease.Acquire("run-b", std::chrono::seconds(5)).ok());
+}
+
+}  // namespace
+}  // namespace failover::agent

@@ -1,0 +1,108 @@
+#include "coordinator/config.h"
+
+#include "gtest/gtest.h"
+
+namespace failover::coordinator {
+namespace {
+
+const char kGood[] = R"(defaults:
+  mode: rolling
+  max_parallel: 2
+  job_timeout_ms: 10000
+  lease_ms: 30000
+hosts:
+  api: {agent: "127.0.0.1:7701", units: [sls-api.service, sls-bot.service]}
+  panel: {agent: "127.0.0.1:7702", units: [sls-panel.service]}
+services:
+  - name: sls-bot
+  - name: sls-api
+    probes:
+      - {name: api-health, http: {url: "http://127.0.0.1:8080/health", bearer_secret: panel_token}, timeout_ms: 500}
+  - name: sls-panel
+    max_failed_hosts: 50%
+order: [sls-bot, sls-api]
+health_check:
+  api_base: {env: API_BASE, default: "http://127.0.0.1:8080"}
+  token: {env: PANEL_TOKEN}
+guards:
+  - host: panel
+    probe: {name: monitor, unit: {unit: sls-monitor.timer, result_unit: sls-monitor.service}}
+insecure_plaintext: true
+)";
+
+absl::StatusOr<Config> Parse(const std::string& yaml, std::map<std::string, std::string> env = {{"PANEL_TOKEN", "s3cr3t-token"}}) {
+  return ParseConfig(yaml, "sls.yaml", env);
+}
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  auto pos = s.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  return s.replace(pos, from.size(), to);
+}
+
+TEST(Config, ParsesHostsServicesOrderProbesAndHealthCheck) {
+  auto c = Parse(kGood);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->hosts.size(), 2u);
+  EXPECT_EQ(c->FindService("sls-bot")->unit, "sls-bot.service");
+  EXPECT_EQ(c->default_order, (std::vector<std::string>{"sls-bot", "sls-api"}));
+  EXPECT_EQ(c->FindService("sls-api")->probes[0].http().url(), "http://127.0.0.1:8080/health");
+  EXPECT_EQ(c->FindService("sls-api")->probes[0].timeout_ms(), 500u);
+  EXPECT_TRUE(c->FindService("sls-panel")->failure_percent);
+  EXPECT_EQ(c->FindService("sls-panel")->max_failed_hosts, 50u);
+  EXPECT_EQ(c->health_check.url, "http://127.0.0.1:8080/health");
+  EXPECT_EQ(c->health_check.token, "s3cr3t-token");
+  EXPECT_EQ(c->defaults.max_parallel, 2u);
+  EXPECT_EQ(c->guards[0].probe.unit().result_unit(), "sls-monitor.service");
+}
+
+struct BadCase {
+  const char* from;
+  const char* to;
+  const char* expect;  // substring of the error: file:line: field
+};
+
+class ConfigErrors : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ConfigErrors, NameFileLineAndField) {
+  auto c = Parse(Replace(kGood, GetParam().from, GetParam().to));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find(GetParam().expect), std::string::npos) << c.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Config, ConfigErrors,
+    ::testing::Values(
+        BadCase{"mode: rolling", "mode: sideways", "sls.yaml:2: defaults.mode"},
+        BadCase{"max_parallel: 2", "max_parallel: 0", "sls.yaml:3: defaults.max_parallel"},
+        BadCase{"job_timeout_ms: 10000", "job_timeout_ms: -5", "sls.yaml:4: defaults.job_timeout_ms: must be greater than 0"},
+        BadCase{"lease_ms: 30000", "lease_ms: 12000", "sls.yaml:5: defaults.lease_ms: must be at least twice"},
+        BadCase{"sls-api.service, sls-bot", "sls-api.service, /bin/sh", "sls.yaml:7: hosts.api.units"},
+        BadCase{"  - name: sls-bot\n", "  - name: sls-bot\n    colour: red\n", "sls.yaml:11: services[0].colour: unknown field"},
+        BadCase{"order: [sls-bot, sls-api]", "order: [sls-bot, sls-nope]", "sls.yaml:16: order: unknown service \"sls-nope\""},
+        BadCase{"timeout_ms: 500}", "timeout_ms: 0}", "sls.yaml:13: services[1].probes[0].timeout_ms"},
+        BadCase{"http://127.0.0.1:8080/health\"", "file:///etc/shadow\"", "services[1].probes[0]: probe \"api-health\": url"},
+        BadCase{"token: {env: PANEL_TOKEN}", "token: hunter2", "health_check.token: secrets must come from"},
+        BadCase{"token: {env: PANEL_TOKEN}", "token: {env: NOT_SET_ANYWHERE}", "environment variable NOT_SET_ANYWHERE"},
+        BadCase{"max_failed_hosts: 50%", "max_failed_hosts: 150%", "services[2].max_failed_hosts"},
+        BadCase{"host: panel", "host: nowhere", "guards[0].host: unknown host"},
+        BadCase{"insecure_plaintext: true", "insecure_plaintext: false", "tls: ca, cert and key are required"},
+        BadCase{"127.0.0.1:7702", "10.1.2.3:7702", "insecure_plaintext refuses the non-loopback agent address"},
+        BadCase{"hosts:\n", "hosts:\n  - oops\n", "sls.yaml:"}));
+
+TEST(Config, UnitOnNoHostIsAnError) {
+  auto c = Parse(Replace(kGood, "- name: sls-bot\n", "- name: sls-bot\n  - name: sls-ghost\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("no host lists unit sls-ghost.service"), std::string::npos) << c.status();
+}
+
+TEST(Config, SyntaxErrorNamesTheLine) {
+  auto c = Parse("hosts:\n  api: {agent: [\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("sls.yaml:"), std::string::npos);
+  EXPECT_NE(c.status().message().find("YAML syntax error"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace failover::coordinator

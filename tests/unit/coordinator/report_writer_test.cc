@@ -1,0 +1,95 @@
+#include "coordinator/report_writer.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "failover/logging.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+
+namespace failover::coordinator {
+namespace {
+
+v1::Report Sample() {
+  v1::Report r;
+  r.set_run_id("20261129T101500Z-ab12");
+  r.set_mode("rolling");
+  r.set_failure_policy("abort");
+  r.add_services("sls-bot");
+  r.set_outcome(v1::RUN_ABORTED);
+  r.set_summary("ABORTED: step 01-restart-sls-bot failed: probe bot-health UNHEALTHY");
+  r.set_started_at_unix_us(1'800'000'000'000'000);
+  r.set_finished_at_unix_us(1'800'000'001'500'000);
+  auto* st = r.add_initial_state();
+  st->set_host("api");
+  st->set_unit("sls-bot.service");
+  st->set_active_state("active");
+  st->set_sub_state("running");
+  st->set_main_pid(4242);
+  auto* op = r.add_operations();
+  op->set_host("api");
+  op->set_unit("sls-bot.service");
+  op->set_operation(v1::OPERATION_STOP);
+  op->set_result("done");
+  op->set_duration_us(4500);
+  auto* h = r.add_health();
+  h->set_host("api");
+  h->set_name("bot-health");
+  h->set_kind("http");
+  h->set_healthy(false);
+  h->set_detail("HTTP 503 (expected 200) with token supersecret-value");
+  h->set_attempts(7);
+  auto* step = r.add_steps();
+  step->set_id("01-restart-sls-bot");
+  step->set_status(v1::STEP_FAILED);
+  step->set_reason("probe bot-health UNHEALTHY");
+  auto* step2 = r.add_steps();
+  step2->set_id("02-restart-sls-api");
+  step2->set_status(v1::STEP_NOT_RUN);
+  return r;
+}
+
+TEST(ReportWriter, TextHasTheSeedSectionsInOrder) {
+  const std::string t = RenderText(Sample());
+  size_t a = t.find("== Initial state =="), b = t.find("== Operations executed =="), c = t.find("== Health results =="),
+         d = t.find("== Final state ==");
+  ASSERT_NE(a, std::string::npos);
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_LT(c, d);
+  EXPECT_NE(t.find("ABORTED"), std::string::npos);
+  EXPECT_NE(t.find("4242"), std::string::npos);
+  EXPECT_NE(t.find("4.5 ms"), std::string::npos);
+  EXPECT_NE(t.find("UNHEALTHY"), std::string::npos);
+  EXPECT_NE(t.find("7 attempt(s)"), std::string::npos);
+  EXPECT_NE(t.find("NOT RUN"), std::string::npos);
+}
+
+TEST(ReportWriter, JsonRoundTripsAndRedactsSecrets) {
+  RegisterSecret("supersecret-value");
+  const std::string json = RenderJson(Sample());
+  EXPECT_EQ(json.find("supersecret-value"), std::string::npos);
+  EXPECT_EQ(RenderText(Sample()).find("supersecret-value"), std::string::npos);
+  v1::Report back;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &back).ok());
+  EXPECT_EQ(back.run_id(), "20261129T101500Z-ab12");
+  EXPECT_EQ(back.outcome(), v1::RUN_ABORTED);
+  EXPECT_EQ(back.operations(0).duration_us(), 4500);
+}
+
+TEST(ReportWriter, WritesLogAndJsonTwinsNamedByUtcTimestamp) {
+  const std::string dir = ::testing::TempDir() + "/fo-reports";
+  std::filesystem::remove_all(dir);
+  v1::Report r = Sample();
+  auto path = WriteReportFiles(dir, &r);
+  ASSERT_TRUE(path.ok()) << path.status();
+  EXPECT_NE(path->find("failover_report_"), std::string::npos);
+  ASSERT_EQ(r.files_size(), 2);
+  EXPECT_TRUE(std::filesystem::exists(r.files(0)));
+  EXPECT_TRUE(std::filesystem::exists(r.files(1)));
+  EXPECT_EQ(r.files(1).substr(r.files(1).size() - 5), ".json");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace failover::coordinator

@@ -1,0 +1,159 @@
+#include "coordinator/run_executor.h"
+
+#include "coordinator/fake_agent.h"
+#include "gtest/gtest.h"
+
+namespace failover::coordinator {
+namespace {
+
+using failover::testing::FakeAgent;
+using failover::testing::FakeClock;
+using failover::testing::FakeProbes;
+
+class RunExecutorTest : public ::testing::Test {
+ protected:
+  RunExecutorTest() {
+    config_.path = "test.yaml";
+    config_.hosts = {{"api", "a:1", {"sls-api.service", "sls-bot.service"}},
+                     {"cerebro", "c:1", {"sls-cerebro.service", "sls-bot.service"}},
+                     {"panel", "p:1", {"sls-api.service"}}};
+    for (const char* s : {"sls-bot", "sls-cerebro", "sls-api"}) {
+      ServiceConfig svc;
+      svc.name = s;
+      svc.unit = std::string(s) + ".service";
+      v1::ProbeSpec p;
+      p.set_name(std::string(s) + "-health");
+      svc.probes.push_back(p);
+      config_.services.push_back(svc);
+    }
+    config_.default_order = {"sls-bot", "sls-cerebro", "sls-api"};
+    config_.defaults.job_timeout_ms = 1000;
+    config_.defaults.lease_ms = 5000;
+    for (const auto& h : config_.hosts) {
+      agents_[h.name] = std::make_unique<FakeAgent>(h.name, &order_, &order_mu_);
+      for (const auto& u : h.units) agents_[h.name]->systemd().AddUnit(u);
+    }
+  }
+
+  v1::Report Run(RunOptions o) {
+    auto plan = BuildPlan(config_, o);
+    EXPECT_TRUE(plan.ok()) << plan.status();
+    plan_ = *plan;
+    std::map<std::string, AgentClient*> clients;
+    for (auto& [h, a] : agents_) clients[h] = a.get();
+    RunExecutor ex(config_, plan_, clients, &health_, &clock_, [this](v1::RunEvent e) { events_.push_back(e); },
+                   [this](const v1::Report& r) { ++snapshots_; });
+    return ex.Run("run-1");
+  }
+
+  RunOptions Execute() {
+    RunOptions o;
+    o.execute = true;
+    return o;
+  }
+
+  Config config_;
+  Plan plan_;
+  std::map<std::string, std::unique_ptr<FakeAgent>> agents_;
+  std::vector<std::string> order_;
+  std::mutex order_mu_;
+  FakeProbes health_;
+  FakeClock clock_;
+  std::vector<v1::RunEvent> events_;
+  int snapshots_ = 0;
+};
+
+TEST_F(RunExecutorTest, RollingRestartsEveryUnitInOrderAndSucceeds) {
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_EQ(order_, (std::vector<std::string>{
+                        "api:stop sls-bot.service", "api:start sls-bot.service", "cerebro:stop sls-bot.service",
+                        "cerebro:start sls-bot.service", "cerebro:stop sls-cerebro.service",
+                        "cerebro:start sls-cerebro.service", "api:stop sls-api.service", "api:start sls-api.service",
+                        "panel:stop sls-api.service", "panel:start sls-api.service"}));
+  EXPECT_EQ(r.initial_state_size(), 5);
+  EXPECT_EQ(r.final_state_size(), 5);
+  EXPECT_EQ(r.operations_size(), 10);
+  for (const auto& s : r.steps()) EXPECT_EQ(s.status(), v1::STEP_SUCCEEDED);
+  EXPECT_GT(snapshots_, 5) << "journal snapshot at least per step";
+  EXPECT_FALSE(events_.empty());
+}
+
+TEST_F(RunExecutorTest, DryRunChangesNothing) {
+  v1::Report r = Run(RunOptions{});
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED);
+  EXPECT_TRUE(r.dry_run());
+  EXPECT_TRUE(order_.empty());
+  for (const auto& s : r.steps()) EXPECT_EQ(s.status(), v1::STEP_DRY_RUN);
+  for (const auto& op : r.operations()) EXPECT_EQ(op.result(), "would-run");
+}
+
+TEST_F(RunExecutorTest, FailedGateAbortsBeforeTheNextServiceAndListsStepsNotRun) {
+  agents_["cerebro"]->probes().Set("sls-cerebro-health", false);
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_ABORTED);
+  EXPECT_NE(r.summary().find("sls-cerebro-health"), std::string::npos) << r.summary();
+  EXPECT_EQ(r.steps(2).status(), v1::STEP_FAILED);
+  EXPECT_EQ(r.steps(3).status(), v1::STEP_NOT_RUN);
+  EXPECT_EQ(r.steps(4).status(), v1::STEP_NOT_RUN);
+  for (const auto& o : order_) EXPECT_EQ(o.find("sls-api"), std::string::npos) << "api must not be touched: " << o;
+}
+
+TEST_F(RunExecutorTest, ContinuePolicyRunsEveryStepButFailsTheRun) {
+  agents_["cerebro"]->probes().Set("sls-cerebro-health", false);
+  RunOptions o = Execute();
+  o.failure_policy = FailurePolicy::kContinue;
+  v1::Report r = Run(o);
+  EXPECT_EQ(r.outcome(), v1::RUN_FAILED);
+  EXPECT_EQ(r.steps(4).status(), v1::STEP_SUCCEEDED);
+}
+
+TEST_F(RunExecutorTest, UnreachableAgentRefusesAnExecutedRunBeforeAnyChange) {
+  agents_["panel"]->unreachable = true;
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_REFUSED);
+  EXPECT_TRUE(order_.empty());
+  EXPECT_NE(r.summary().find("panel"), std::string::npos);
+}
+
+TEST_F(RunExecutorTest, StopAllThatFailsMidwayStartsAgainEveryUnitItStopped) {
+  RunOptions o = Execute();
+  o.mode = Mode::kStopAll;
+  o.max_parallel = 3;
+  agents_["api"]->systemd().FailNextStart("sls-api.service", "failed");
+  v1::Report r = Run(o);
+  EXPECT_EQ(r.outcome(), v1::RUN_ABORTED);
+  // The first start (sls-api) failed on api; recovery starts bot and cerebro which stop-all stopped,
+  // and retries sls-api.
+  for (const auto& [host, agent] : agents_)
+    for (const auto& h : config_.hosts)
+      if (h.name == host)
+        for (const auto& u : h.units)
+          EXPECT_EQ(agent->systemd().GetUnitState(u)->active_state(), "active") << host << " " << u;
+}
+
+TEST_F(RunExecutorTest, FailureThresholdLetsOneOfTwoHostsFail) {
+  for (auto& s : config_.services)
+    if (s.name == "sls-api") {
+      s.max_failed_hosts = 50;
+      s.failure_percent = true;
+    }
+  agents_["panel"]->probes().Set("sls-api-health", false);
+  RunOptions o = Execute();
+  o.max_parallel = 2;
+  v1::Report r = Run(o);
+  EXPECT_EQ(r.steps(2).status(), v1::STEP_SUCCEEDED) << r.steps(2).reason();
+  EXPECT_NE(r.steps(2).reason().find("panel"), std::string::npos);
+}
+
+TEST_F(RunExecutorTest, FinalHealthCheckFailureFailsTheRun) {
+  config_.health_check.enabled = true;
+  config_.health_check.url = "http://x/health";
+  health_.Set("health_check", false);
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_FAILED);
+  EXPECT_NE(r.summary().find("final health check"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace failover::coordinator
