@@ -1,0 +1,197 @@
+#include "harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace failover::e2e {
+namespace {
+
+const char* kHosts[] = {"api", "cerebro", "panel"};
+
+std::string Slurp(int fd) {
+  std::string s;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
+  return s;
+}
+
+pid_t Spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, int out_fd,
+            int err_fd) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (out_fd >= 0) dup2(out_fd, 1);
+    if (err_fd >= 0) dup2(err_fd, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+std::string StateDir() { return FO_STATE_DIR; }
+std::string RepoDir() { return FO_REPO_DIR; }
+std::string BinDir() { return FO_BIN_DIR; }
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+std::string PanelToken() {
+  std::string t = ReadFileOrEmpty(StateDir() + "/secrets/panel_token");
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  return t;
+}
+
+CmdResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, int timeout_s) {
+  char out_tmpl[] = "/dev/shm/fo-e2e-out-XXXXXX";
+  char err_tmpl[] = "/dev/shm/fo-e2e-err-XXXXXX";
+  int out_fd = mkstemp(out_tmpl), err_fd = mkstemp(err_tmpl);
+  unlink(out_tmpl);
+  unlink(err_tmpl);
+  pid_t pid = Spawn(argv, env, out_fd, err_fd);
+  CmdResult r;
+  r.rc = WaitChild(pid, timeout_s);
+  lseek(out_fd, 0, SEEK_SET);
+  lseek(err_fd, 0, SEEK_SET);
+  r.out = Slurp(out_fd);
+  r.err = Slurp(err_fd);
+  close(out_fd);
+  close(err_fd);
+  return r;
+}
+
+int WaitChild(pid_t pid, int timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  int status = 0;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -2;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+CmdResult HostExec(const std::string& host, const std::vector<std::string>& argv) {
+  std::vector<std::string> full = {"bash", RepoDir() + "/tests/testbed/testbed.sh", "exec", StateDir(), host};
+  full.insert(full.end(), argv.begin(), argv.end());
+  return Run(full, {}, 60);
+}
+
+std::string Prop(const std::string& host, const std::string& unit, const std::string& prop) {
+  CmdResult r = HostExec(host, {"systemctl", "show", "-p", prop, "--value", unit});
+  std::string v = r.out;
+  while (!v.empty() && v.back() == '\n') v.pop_back();
+  return v;
+}
+
+uint32_t MainPid(const std::string& host, const std::string& unit) {
+  return static_cast<uint32_t>(std::stoul("0" + Prop(host, unit, "MainPID")));
+}
+
+std::string ActiveState(const std::string& host, const std::string& unit) { return Prop(host, unit, "ActiveState"); }
+
+void SetControl(const std::string& host, const std::string& file, const std::string& content) {
+  std::ofstream(StateDir() + "/control/" + host + "/" + file) << content;
+}
+
+void ClearControls() {
+  for (const char* h : kHosts) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(StateDir() + "/control/" + h, ec))
+      std::filesystem::remove(e.path(), ec);
+  }
+}
+
+void ResetTestBed() {
+  ClearControls();
+  for (const char* h : kHosts) {
+    // The agent first (a test may have killed or stopped it), then every SLS unit of the host.
+    HostExec(h, {"systemctl", "kill", "-s", "SIGCONT", "failover-agent.service"});
+    HostExec(h, {"systemctl", "reset-failed"});
+    std::vector<std::string> units = {"failover-agent.service"};
+    std::ifstream in(StateDir() + "/hosts/" + h + "/boot-units");
+    for (std::string u; std::getline(in, u);)
+      if (!u.empty() && u != "failover-agent.service") units.push_back(u);
+    std::vector<std::string> cmd = {"systemctl", "start"};
+    cmd.insert(cmd.end(), units.begin(), units.end());
+    CmdResult r = HostExec(h, cmd);
+    if (r.rc != 0) throw std::runtime_error("reset of host " + std::string(h) + " failed: " + r.err);
+  }
+  // Agents answer again (one may have been restarted).
+  Run({"bash", RepoDir() + "/tests/testbed/wait-agents.sh", StateDir(), "api:11", "cerebro:12", "panel:13"}, {}, 60);
+}
+
+Coordinator::Coordinator(const std::string& name, const std::vector<std::string>& extra_args) {
+  state_dir_ = StateDir() + "/coord-" + name;
+  std::filesystem::remove_all(state_dir_);
+  std::filesystem::create_directories(state_dir_);
+  socket_ = state_dir_ + "/coordinator.sock";
+  std::vector<std::string> argv = {BinDir() + "/failover-coordinator", "--listen", "unix:" + socket_,
+                                   "--config", StateDir() + "/sls.yaml", "--state-dir", state_dir_ + "/state",
+                                   "--reports-dir", state_dir_ + "/reports"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  int log_fd = open((state_dir_ + "/coordinator.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  pid_ = Spawn(argv, {{"PANEL_TOKEN", PanelToken()}, {"API_BASE", "http://10.77.0.11:8080"}}, log_fd, log_fd);
+  close(log_fd);
+  for (int i = 0; i < 500 && access(socket_.c_str(), F_OK) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (access(socket_.c_str(), F_OK) != 0) throw std::runtime_error("coordinator did not start; see " + state_dir_);
+}
+
+Coordinator::~Coordinator() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    if (WaitChild(pid_, 5) == -2) kill(pid_, SIGKILL);
+  }
+}
+
+void Coordinator::Kill(int sig) {
+  if (pid_ <= 0) return;
+  kill(pid_, sig);
+  if (sig == SIGKILL || sig == SIGTERM) {
+    WaitChild(pid_, 10);
+    pid_ = -1;
+  }
+}
+
+CmdResult Coordinator::Ctl(const std::vector<std::string>& args, int timeout_s) const {
+  std::vector<std::string> argv = {BinDir() + "/failoverctl", "--coordinator", "unix:" + socket_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv, {}, timeout_s);
+}
+
+pid_t Coordinator::CtlAsync(const std::vector<std::string>& args, const std::string& out_file) const {
+  std::vector<std::string> argv = {BinDir() + "/failoverctl", "--coordinator", "unix:" + socket_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  int fd = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = Spawn(argv, {}, fd, fd);
+  close(fd);
+  return pid;
+}
+
+}  // namespace failover::e2e

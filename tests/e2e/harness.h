@@ -1,0 +1,64 @@
+// End-to-end harness: the test bed brought up by the ctest fixture (testbed-up.sh), a real
+// coordinator process per test, failoverctl as a subprocess, and systemctl inside the hosts as
+// the independent witness of what happened.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace failover::e2e {
+
+struct CmdResult {
+  int rc = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs argv (no shell) with extra environment; waits up to timeout_s.
+CmdResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+              int timeout_s = 300);
+// Runs a command inside a test host.
+CmdResult HostExec(const std::string& host, const std::vector<std::string>& argv);
+std::string Prop(const std::string& host, const std::string& unit, const std::string& prop);
+uint32_t MainPid(const std::string& host, const std::string& unit);
+std::string ActiveState(const std::string& host, const std::string& unit);
+
+std::string StateDir();
+std::string RepoDir();
+std::string BinDir();
+std::string PanelToken();
+
+// Puts every SLS unit back to running with no fault switches set (between tests).
+void ResetTestBed();
+// Writes / removes a fake-service control file (e.g. "sls-api.fail-start") on a host.
+void SetControl(const std::string& host, const std::string& file, const std::string& content = "1");
+void ClearControls();
+
+// A coordinator process listening on a private unix socket, killed (by its PID) on destruction.
+class Coordinator {
+ public:
+  explicit Coordinator(const std::string& name, const std::vector<std::string>& extra_args = {});
+  ~Coordinator();
+  void Kill(int sig);
+  pid_t pid() const { return pid_; }
+  const std::string& socket() const { return socket_; }
+  const std::string& state_dir() const { return state_dir_; }
+  // failoverctl against this coordinator.
+  CmdResult Ctl(const std::vector<std::string>& args, int timeout_s = 300) const;
+  // Same, started in the background; returns its pid (stdout/stderr go to files under state_dir).
+  pid_t CtlAsync(const std::vector<std::string>& args, const std::string& out_file) const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string socket_;
+  std::string state_dir_;
+};
+
+// Waits for a background child; returns its exit code.
+int WaitChild(pid_t pid, int timeout_s = 300);
+std::string ReadFileOrEmpty(const std::string& path);
+
+}  // namespace failover::e2e
