@@ -171,6 +171,7 @@ grpc::ServerWriteReactor<v1::RunEvent>* CoordinatorService::Run(grpc::CallbackSe
       latest_run_ = run_id;
     }
     v1::RunEvent last;
+    last.set_elapsed_us((report.finished_at_unix_us() - report.started_at_unix_us()));
     last.set_message(path.ok() ? "report written to " + *path : "report NOT written: " + std::string(path.status().message()));
     last.set_severity(path.ok() ? "info" : "error");
     *last.mutable_report() = std::move(report);

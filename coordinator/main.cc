@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   builder.AddListeningPort(listen, creds, unix_socket ? nullptr : &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(2 << 20);
+  // failoverctl pings every 2 s on quiet streams (a gate can take minutes): allow it.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   auto server = builder.BuildAndStart();
   if (!server) {
     log->error("cannot listen on {}", listen);

@@ -131,7 +131,7 @@ services:
       - {name: bot-health, http: {url: "http://127.0.0.1:8081/health", bearer_secret: panel_token}, timeout_ms: 1000, deadline_ms: 10000}
   - name: sls-cerebro
     probes:
-      - {name: cerebro-health, http: {url: "http://127.0.0.1:8082/health", bearer_secret: panel_token}, timeout_ms: 1000, deadline_ms: 10000}
+      - {name: cerebro-health, http: {url: "http://127.0.0.1:8082/health", bearer_secret: panel_token}, timeout_ms: 1000, deadline_ms: 5000}
   - name: sls-api
     probes:
       - {name: api-health, http: {url: "http://127.0.0.1:8080/health", bearer_secret: panel_token}, timeout_ms: 1000, deadline_ms: 10000}
