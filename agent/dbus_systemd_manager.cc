@@ -59,15 +59,26 @@ absl::StatusOr<std::unique_ptr<DbusSystemdManager>> DbusSystemdManager::Create()
 
 DbusSystemdManager::~DbusSystemdManager() {
   std::lock_guard<std::mutex> lock(conn_mu_);
+  StopLoopLocked();
   manager_.reset();
-  if (conn_) conn_->leaveEventLoop();
   conn_.reset();
+}
+
+void DbusSystemdManager::StopLoopLocked() {
+  if (conn_) {
+    try {
+      conn_->leaveEventLoop();
+    } catch (const sdbus::Error&) {
+      // The loop already ended with the connection.
+    }
+  }
+  if (loop_.joinable()) loop_.join();
 }
 
 absl::Status DbusSystemdManager::ConnectLocked() {
   try {
+    StopLoopLocked();
     manager_.reset();
-    if (conn_) conn_->leaveEventLoop();
     conn_ = sdbus::createSystemBusConnection();
     manager_ = sdbus::createProxy(*conn_, kService, kManagerPath);
     // Register the handler before any job is issued, and finish registration or no signal arrives.
@@ -76,7 +87,17 @@ absl::Status DbusSystemdManager::ConnectLocked() {
           OnJobRemoved(id, job, unit, result);
         });
     manager_->finishRegistration();
-    conn_->enterEventLoopAsync();
+    disconnected_ = false;
+    loop_ = std::thread([this, conn = conn_.get()] {
+      try {
+        conn->enterEventLoop();
+      } catch (const sdbus::Error& e) {
+        // dbus restarted or went away: say so, so waiters reconnect instead of hanging.
+        GetLogger("agent")->warn("D-Bus event loop ended: {}: {}", e.getName(), e.getMessage());
+        disconnected_ = true;
+        jobs_cv_.notify_all();
+      }
+    });
     manager_->callMethod("Subscribe").onInterface(kManagerIface).withTimeout(kCallTimeout);
     ++generation_;
     return absl::OkStatus();
@@ -91,22 +112,27 @@ absl::Status DbusSystemdManager::ConnectLocked() {
 template <typename F>
 auto DbusSystemdManager::WithReconnect(const std::string& what, F call)
     -> absl::StatusOr<decltype(call())> {
+  constexpr int kMaxAttempts = 20;  // ~12 s of back-off: long enough for dbus to restart
   for (int attempt = 0;; ++attempt) {
+    const auto backoff = std::chrono::milliseconds(100 + 50 * attempt);
+    absl::Status connected;
+    {
+      std::lock_guard<std::mutex> lock(conn_mu_);
+      if (!manager_ || disconnected_) connected = ConnectLocked();
+    }
+    if (!connected.ok()) {
+      if (attempt >= kMaxAttempts) return connected;
+      std::this_thread::sleep_for(backoff);
+      continue;
+    }
     try {
-      {
-        std::lock_guard<std::mutex> lock(conn_mu_);
-        if (!manager_) {
-          absl::Status s = ConnectLocked();
-          if (!s.ok()) return s;
-        }
-      }
       return call();
     } catch (const sdbus::Error& e) {
-      if (!IsBusBroken(e) || attempt >= 20) return FromDbusError(what, e);
+      if (!IsBusBroken(e) || attempt >= kMaxAttempts) return FromDbusError(what, e);
       GetLogger("agent")->warn("D-Bus connection lost during {} ({}); reconnecting", what, e.getName());
-      std::this_thread::sleep_for(std::chrono::milliseconds(100 + 50 * attempt));
+      std::this_thread::sleep_for(backoff);
       std::lock_guard<std::mutex> lock(conn_mu_);
-      (void)ConnectLocked();
+      disconnected_ = true;
     }
   }
 }
@@ -181,29 +207,28 @@ absl::StatusOr<JobOutcome> DbusSystemdManager::RunJob(JobKind kind, const std::s
 
   JobOutcome outcome;
   const auto deadline = start + timeout;
-  {
-    // JobRemoved may have arrived before StartUnit's reply: look in the map first.
-    std::unique_lock<std::mutex> lock(jobs_mu_);
-    while (finished_jobs_.find(*job) == finished_jobs_.end()) {
-      if (jobs_cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
-                                                           std::chrono::milliseconds(500))) ==
-              std::cv_status::timeout &&
-          std::chrono::steady_clock::now() >= deadline) {
-        return absl::DeadlineExceededError(absl::StrCat(method, " ", unit, ": no result from systemd within ",
-                                                        timeout.count(), " ms (job ", *job, " left to systemd)"));
+  for (;;) {
+    {
+      // JobRemoved may have arrived before StartUnit's reply: look in the map first.
+      std::unique_lock<std::mutex> lock(jobs_mu_);
+      const auto wake = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+      jobs_cv_.wait_until(lock, wake, [&] { return finished_jobs_.count(*job) > 0 || disconnected_; });
+      auto it = finished_jobs_.find(*job);
+      if (it != finished_jobs_.end()) {
+        outcome.result = it->second;
+        finished_jobs_.erase(it);
+        break;
       }
-      bool reconnected;
-      {
-        std::lock_guard<std::mutex> clock(conn_mu_);
-        reconnected = generation_ != generation;
-      }
-      if (reconnected) break;  // the signal may have been lost with the old connection
     }
-    auto it = finished_jobs_.find(*job);
-    if (it != finished_jobs_.end()) {
-      outcome.result = it->second;
-      finished_jobs_.erase(it);
-    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return absl::DeadlineExceededError(absl::StrCat(method, " ", unit, ": no result from systemd within ",
+                                                      timeout.count(), " ms (job ", std::string(*job),
+                                                      " left to systemd)"));
+    // Quiet for 500 ms, or the bus went away: a read reconnects if dbus restarted.
+    if (disconnected_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    (void)GetUnitState(unit);
+    std::lock_guard<std::mutex> clock(conn_mu_);
+    if (generation_ != generation) break;  // the signal may have been lost with the old connection
   }
   if (outcome.result.empty()) {
     // The bus restarted while we waited: ask the unit instead of reporting a false failure.

@@ -1,7 +1,9 @@
 // SystemdManager over the system D-Bus (sdbus-c++ 1.2). The only place sdbus::Error is caught.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <thread>
 #include <deque>
 #include <map>
 #include <memory>
@@ -35,9 +37,14 @@ class DbusSystemdManager : public SystemdManager {
   // Infers a job's result from the unit's state when its JobRemoved was lost (bus restart).
   absl::StatusOr<std::string> InferResultFromState(JobKind kind, const std::string& unit);
 
-  std::mutex conn_mu_;  // guards conn_ and manager_ (replaced on reconnect)
+  // Stops the event-loop thread of the current connection (if any) and waits for it.
+  void StopLoopLocked();
+
+  std::mutex conn_mu_;  // guards conn_, manager_ and loop_ (replaced on reconnect)
   std::unique_ptr<sdbus::IConnection> conn_;
   std::unique_ptr<sdbus::IProxy> manager_;
+  std::thread loop_;  // our own event loop: sdbus 1.2's async loop terminates the process on disconnect
+  std::atomic<bool> disconnected_{false};
   uint64_t generation_ = 0;  // bumped on every reconnect
 
   std::mutex jobs_mu_;

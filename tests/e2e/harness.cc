@@ -62,7 +62,7 @@ std::string PanelToken() {
   return t;
 }
 
-CmdResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, int timeout_s) {
+CmdResult RunCmd(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, int timeout_s) {
   char out_tmpl[] = "/dev/shm/fo-e2e-out-XXXXXX";
   char err_tmpl[] = "/dev/shm/fo-e2e-err-XXXXXX";
   int out_fd = mkstemp(out_tmpl), err_fd = mkstemp(err_tmpl);
@@ -99,7 +99,7 @@ int WaitChild(pid_t pid, int timeout_s) {
 CmdResult HostExec(const std::string& host, const std::vector<std::string>& argv) {
   std::vector<std::string> full = {"bash", RepoDir() + "/tests/testbed/testbed.sh", "exec", StateDir(), host};
   full.insert(full.end(), argv.begin(), argv.end());
-  return Run(full, {}, 60);
+  return RunCmd(full, {}, 60);
 }
 
 std::string Prop(const std::string& host, const std::string& unit, const std::string& prop) {
@@ -143,12 +143,13 @@ void ResetTestBed() {
     if (r.rc != 0) throw std::runtime_error("reset of host " + std::string(h) + " failed: " + r.err);
   }
   // Agents answer again (one may have been restarted).
-  Run({"bash", RepoDir() + "/tests/testbed/wait-agents.sh", StateDir(), "api:11", "cerebro:12", "panel:13"}, {}, 60);
+  RunCmd({"bash", RepoDir() + "/tests/testbed/wait-agents.sh", StateDir(), "api:11", "cerebro:12", "panel:13"}, {}, 60);
 }
 
-Coordinator::Coordinator(const std::string& name, const std::vector<std::string>& extra_args) {
+Coordinator::Coordinator(const std::string& name, const std::vector<std::string>& extra_args, bool keep_state) {
   state_dir_ = StateDir() + "/coord-" + name;
-  std::filesystem::remove_all(state_dir_);
+  if (!keep_state) std::filesystem::remove_all(state_dir_);
+  std::filesystem::remove(state_dir_ + "/coordinator.sock");
   std::filesystem::create_directories(state_dir_);
   socket_ = state_dir_ + "/coordinator.sock";
   std::vector<std::string> argv = {BinDir() + "/failover-coordinator", "--listen", "unix:" + socket_,
@@ -182,7 +183,7 @@ void Coordinator::Kill(int sig) {
 CmdResult Coordinator::Ctl(const std::vector<std::string>& args, int timeout_s) const {
   std::vector<std::string> argv = {BinDir() + "/failoverctl", "--coordinator", "unix:" + socket_};
   argv.insert(argv.end(), args.begin(), args.end());
-  return Run(argv, {}, timeout_s);
+  return RunCmd(argv, {}, timeout_s);
 }
 
 pid_t Coordinator::CtlAsync(const std::vector<std::string>& args, const std::string& out_file) const {

@@ -18,7 +18,7 @@ struct CmdResult {
 };
 
 // Runs argv (no shell) with extra environment; waits up to timeout_s.
-CmdResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+CmdResult RunCmd(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
               int timeout_s = 300);
 // Runs a command inside a test host.
 CmdResult HostExec(const std::string& host, const std::vector<std::string>& argv);
@@ -40,7 +40,9 @@ void ClearControls();
 // A coordinator process listening on a private unix socket, killed (by its PID) on destruction.
 class Coordinator {
  public:
-  explicit Coordinator(const std::string& name, const std::vector<std::string>& extra_args = {});
+  // keep_state: reuse the journal of an earlier coordinator of the same name (restart after a crash).
+  explicit Coordinator(const std::string& name, const std::vector<std::string>& extra_args = {},
+                       bool keep_state = false);
   ~Coordinator();
   void Kill(int sig);
   pid_t pid() const { return pid_; }

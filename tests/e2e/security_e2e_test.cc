@@ -166,11 +166,11 @@ TEST_F(SecurityE2E, ExecutedRunIsAuditedAndThePanelTokenAppearsNowhere) {
 TEST(SecurityConfig, AgentRefusesPlaintextOnANonLoopbackAddress) {
   const std::string cfg = StateDir() + "/plaintext-agent.yaml";
   std::ofstream(cfg) << "host: x\nlisten: 10.77.0.1:7799\nallow_units: [sls-*.service]\ninsecure_plaintext: true\n";
-  CmdResult r = e2e::Run({BinDir() + "/failover-agent", "--config", cfg});
+  CmdResult r = RunCmd({BinDir() + "/failover-agent", "--config", cfg});
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("insecure_plaintext refuses the non-loopback listen address"), std::string::npos) << r.err;
   std::ofstream(cfg) << "host: x\nlisten: 10.77.0.1:7799\nallow_units: [sls-*.service]\n";
-  r = e2e::Run({BinDir() + "/failover-agent", "--config", cfg});
+  r = RunCmd({BinDir() + "/failover-agent", "--config", cfg});
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("tls.ca, tls.cert and tls.key are required"), std::string::npos) << r.err;
 }
