@@ -4,7 +4,8 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test unit e2e demo bench clean
+.PHONY: all deps build test unit e2e sanitize fuzz demo bench clean
+FUZZ_SECONDS ?= 20
 
 all: build
 
@@ -27,6 +28,21 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
 	cd $(BUILD) && ctest --output-on-failure -L e2e; rc=$$?; \
 	  bash ../tests/testbed/testbed.sh down $(CURDIR)/$(BUILD)/testbed >/dev/null 2>&1 || true; exit $$rc
+	$(MAKE) --no-print-directory sanitize
+	$(MAKE) --no-print-directory fuzz
+
+# Unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (gcc).
+sanitize: deps
+	@cmake -S . -B build-asan -DFAILOVER_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build build-asan -j$(JOBS) --target unit_tests
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -L unit
+
+# libFuzzer targets (clang, ASan + UBSan) for FUZZ_SECONDS each.
+fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DFAILOVER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build-fuzz -j$(JOBS) --target fuzz_unit_name fuzz_config fuzz_agent_config fuzz_requests
+	@bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 demo: build
 	@bash tests/testbed/demo.sh
@@ -35,4 +51,4 @@ bench: build
 	@bash tests/testbed/bench.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -9,6 +9,7 @@ packages=(
   libsdbus-c++-dev libsystemd-dev
   libyaml-cpp-dev libcli11-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev
   systemd dbus iproute2 util-linux python3 openssl curl
 )
 missing=()

@@ -19,6 +19,7 @@ namespace failover {
 template <typename T>
 class EventStream {
  public:
+  class Reactor;
   // Shared between the reactor and the worker; outlives whichever ends first.
   class Sink {
    public:
@@ -50,7 +51,7 @@ class EventStream {
       }
     }
     std::mutex mu_;
-    typename EventStream::Reactor* reactor_ = nullptr;
+    Reactor* reactor_ = nullptr;
     std::deque<T> queue_;
     T current_;
     bool writing_ = false;

@@ -173,6 +173,22 @@ TEST_F(FaultsE2E, HangingHealthEndpointFailsTheGateWithinItsDeadline) {
   Report("health-endpoint-hangs (run ended)", took);
 }
 
+TEST_F(FaultsE2E, UnitStuckActivatingEndsTheStepAtTheJobTimeout) {
+  const std::string cfg = FaultConfig("f-stuck");  // job_timeout_ms: 3000
+  SetControl("api", "sls-bot.start-delay-ms", "8000");
+  Coordinator coord("stuck");
+  const auto t0 = Clock::now();
+  CmdResult r = coord.Ctl({"run", "--execute", "-c", cfg});
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_LT(took, 8000) << "the step ends at the job timeout, not when the unit finally starts";
+  EXPECT_NE(r.out.find("no result from systemd within 3000 ms"), std::string::npos) << r.out;
+  // systemd keeps the start job; the unit comes up on its own.
+  const int64_t back = WaitFor(AllActive, 20000);
+  ASSERT_GE(back, 0);
+  Report("unit-stuck-activating (run ended)", took);
+}
+
 TEST_F(FaultsE2E, StartLimitHitIsReportedAndResetOnlyWhenConfigAllows) {
   Coordinator coord("startlimit");
   // sls-worker allows 3 starts in 60 s; it started once at boot.

@@ -36,6 +36,8 @@ TimeoutStopSec=10s
 UNIT
 }
 
+# The agent runs under the same hardening as deploy/failover-agent.service (copied from it), so
+# every e2e test also proves that hardening leaves it working.
 agent_unit() {
   local host=$1
   cat <<UNIT
@@ -47,7 +49,11 @@ ExecStart=$bin/failover-agent --config $state/hosts/$host/agent.yaml
 Restart=always
 RestartSec=200ms
 Environment=FAILOVER_LOG_LEVEL=info
+RuntimeDirectory=failover-agent
+RuntimeDirectoryPreserve=yes
+ReadWritePaths=$state/hosts/$host
 UNIT
+  sed -n '/^NoNewPrivileges=/,/^UMask=/p' "$repo/deploy/failover-agent.service"
 }
 
 agent_config() {

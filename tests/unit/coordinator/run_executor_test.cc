@@ -132,6 +132,29 @@ TEST_F(RunExecutorTest, StopAllThatFailsMidwayStartsAgainEveryUnitItStopped) {
           EXPECT_EQ(agent->systemd().GetUnitState(u)->active_state(), "active") << host << " " << u;
 }
 
+TEST_F(RunExecutorTest, RestorePolicyPutsEveryTouchedUnitBackToItsInitialState) {
+  // sls-bot was stopped on cerebro before the run: the rolling restart starts it, then a later
+  // step fails; restore stops it again. Units that ran before stay running.
+  agents_["cerebro"]->systemd().AddUnit("sls-bot.service", "inactive");
+  agents_["cerebro"]->probes().Set("sls-cerebro-health", false);
+  RunOptions o = Execute();
+  o.failure_policy = FailurePolicy::kRestore;
+  v1::Report r = Run(o);
+  EXPECT_EQ(r.outcome(), v1::RUN_ABORTED);
+  EXPECT_EQ(agents_["cerebro"]->systemd().GetUnitState("sls-bot.service")->active_state(), "inactive");
+  EXPECT_EQ(agents_["cerebro"]->systemd().GetUnitState("sls-cerebro.service")->active_state(), "active");
+  EXPECT_EQ(agents_["api"]->systemd().GetUnitState("sls-bot.service")->active_state(), "active");
+  EXPECT_EQ(order_.back(), "cerebro:stop sls-bot.service");
+}
+
+TEST_F(RunExecutorTest, AbortPolicyLeavesAUnitThatWasStoppedBeforeAsTheRunLeftIt) {
+  agents_["cerebro"]->systemd().AddUnit("sls-bot.service", "inactive");
+  agents_["cerebro"]->probes().Set("sls-cerebro-health", false);
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_ABORTED);
+  EXPECT_EQ(agents_["cerebro"]->systemd().GetUnitState("sls-bot.service")->active_state(), "active");
+}
+
 TEST_F(RunExecutorTest, FailureThresholdLetsOneOfTwoHostsFail) {
   for (auto& s : config_.services)
     if (s.name == "sls-api") {
