@@ -13,8 +13,6 @@ namespace {
 constexpr char kService[] = "org.freedesktop.systemd1";
 constexpr char kManagerPath[] = "/org/freedesktop/systemd1";
 constexpr char kManagerIface[] = "org.freedesktop.systemd1.Manager";
-constexpr char kUnitIface[] = "org.freedesktop.systemd1.Unit";
-constexpr char kServiceIface[] = "org.freedesktop.systemd1.Service";
 constexpr char kPropsIface[] = "org.freedesktop.DBus.Properties";
 constexpr size_t kMaxRememberedJobs = 4096;
 constexpr auto kCallTimeout = std::chrono::seconds(10);
@@ -47,7 +45,31 @@ T VariantOr(const std::map<std::string, sdbus::Variant>& props, const std::strin
   }
 }
 
+// systemd's object path of a unit: every byte outside [A-Za-z0-9] (and a leading digit) as _xx.
+std::string UnitObjectPath(const std::string& unit) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string path = "/org/freedesktop/systemd1/unit/";
+  for (size_t i = 0; i < unit.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(unit[i]);
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (alnum && !(i == 0 && c >= '0' && c <= '9')) {
+      path += static_cast<char>(c);
+    } else {
+      path += '_';
+      path += kHex[c >> 4];
+      path += kHex[c & 15];
+    }
+  }
+  return path;
+}
+
 }  // namespace
+
+sdbus::IProxy& DbusSystemdManager::UnitProxyLocked(const std::string& unit) {
+  auto& proxy = unit_proxies_[unit];
+  if (!proxy) proxy = sdbus::createProxy(*conn_, kService, UnitObjectPath(unit));
+  return *proxy;
+}
 
 absl::StatusOr<std::unique_ptr<DbusSystemdManager>> DbusSystemdManager::Create() {
   std::unique_ptr<DbusSystemdManager> m(new DbusSystemdManager());
@@ -78,6 +100,7 @@ void DbusSystemdManager::StopLoopLocked() {
 absl::Status DbusSystemdManager::ConnectLocked() {
   try {
     StopLoopLocked();
+    unit_proxies_.clear();
     manager_.reset();
     conn_ = sdbus::createSystemBusConnection();
     manager_ = sdbus::createProxy(*conn_, kService, kManagerPath);
@@ -152,14 +175,12 @@ void DbusSystemdManager::OnJobRemoved(uint32_t, const sdbus::ObjectPath& job, co
 absl::StatusOr<v1::UnitState> DbusSystemdManager::GetUnitState(const std::string& unit) {
   return WithReconnect("reading state of " + unit, [&]() -> v1::UnitState {
     std::unique_lock<std::mutex> lock(conn_mu_);
-    sdbus::ObjectPath path;
-    // LoadUnit answers for units that do not exist too (LoadState=not-found).
-    manager_->callMethod("LoadUnit").onInterface(kManagerIface).withTimeout(kCallTimeout)
-        .withArguments(unit).storeResultsTo(path);
-    auto proxy = sdbus::createProxy(*conn_, kService, path);
+    // One round trip: all interfaces' properties of the unit object (systemd loads the unit if
+    // needed; an unknown unit answers LoadState=not-found).
     std::map<std::string, sdbus::Variant> props;
-    proxy->callMethod("GetAll").onInterface(kPropsIface).withTimeout(kCallTimeout)
-        .withArguments(std::string(kUnitIface)).storeResultsTo(props);
+    UnitProxyLocked(unit).callMethod("GetAll").onInterface(kPropsIface).withTimeout(kCallTimeout)
+        .withArguments(std::string()).storeResultsTo(props);
+    const auto& sprops = props;
     v1::UnitState st;
     st.set_unit(unit);
     st.set_load_state(VariantOr<std::string>(props, "LoadState", ""));
@@ -167,9 +188,6 @@ absl::StatusOr<v1::UnitState> DbusSystemdManager::GetUnitState(const std::string
     st.set_sub_state(VariantOr<std::string>(props, "SubState", ""));
     st.set_since_unix_us(static_cast<int64_t>(VariantOr<uint64_t>(props, "StateChangeTimestamp", 0)));
     if (absl::EndsWith(unit, ".service") && st.load_state() == "loaded") {
-      std::map<std::string, sdbus::Variant> sprops;
-      proxy->callMethod("GetAll").onInterface(kPropsIface).withTimeout(kCallTimeout)
-          .withArguments(std::string(kServiceIface)).storeResultsTo(sprops);
       st.set_main_pid(VariantOr<uint32_t>(sprops, "MainPID", 0));
       st.set_exec_main_status(VariantOr<int32_t>(sprops, "ExecMainStatus", 0));
       st.set_result(VariantOr<std::string>(sprops, "Result", ""));

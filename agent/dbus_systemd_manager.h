@@ -43,6 +43,9 @@ class DbusSystemdManager : public SystemdManager {
   std::mutex conn_mu_;  // guards conn_, manager_ and loop_ (replaced on reconnect)
   std::unique_ptr<sdbus::IConnection> conn_;
   std::unique_ptr<sdbus::IProxy> manager_;
+  // Proxy of a unit's object (path derived from its name), cached per connection.
+  sdbus::IProxy& UnitProxyLocked(const std::string& unit);
+  std::map<std::string, std::unique_ptr<sdbus::IProxy>> unit_proxies_;
   std::thread loop_;  // our own event loop: sdbus 1.2's async loop terminates the process on disconnect
   std::atomic<bool> disconnected_{false};
   uint64_t generation_ = 0;  // bumped on every reconnect

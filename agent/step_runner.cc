@@ -167,7 +167,7 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
         continue;
       }
       // Hold before stopping: if we die between stop and start, the next agent restores it.
-      if (kind == JobKind::kStop) lease_->Hold(unit);
+      if (kind == JobKind::kStop && !req.restore_stopped()) lease_->Hold(unit);
       v1::AgentEvent issued = Event(v1::AgentEvent::JOB_ISSUED, unit);
       issued.set_message(absl::StrCat(JobName(kind), " ", unit));
       emit(issued);

@@ -94,7 +94,7 @@ bool RunExecutor::Preflight() {
 
 RunExecutor::HostStepResult RunExecutor::RunOnHost(const PlannedStep& step, const std::string& host,
                                                    v1::Operation op, const std::vector<v1::ProbeSpec>& probes,
-                                                   const std::string& step_id) {
+                                                   const std::string& step_id, bool restore_stopped) {
   HostStepResult r;
   auto it = clients_.find(host);
   if (it == clients_.end() || (unreachable_.count(host) && !plan_.options.execute)) {
@@ -111,6 +111,7 @@ RunExecutor::HostStepResult RunExecutor::RunOnHost(const PlannedStep& step, cons
   req.set_job_timeout_ms(config_.defaults.job_timeout_ms);
   req.set_lease_ms(config_.defaults.lease_ms);
   req.set_allow_reset_failed(config_.defaults.allow_reset_failed);
+  req.set_restore_stopped(restore_stopped);
   // Two jobs plus every probe's deadline, plus slack for the network.
   int64_t deadline_ms = 2 * int64_t{config_.defaults.job_timeout_ms} + 5000;
   for (const auto& p : probes) deadline_ms += std::max(p.deadline_ms(), p.timeout_ms()) + p.timeout_ms();
@@ -252,7 +253,7 @@ void RunExecutor::Recover() {
              absl::StrCat("recovery: ", st.unit(), " was ", it->second.active_state(), " before the run and is ",
                           st.active_state(), " now; ", OpVerb(op), "ing it"),
              "warn");
-        HostStepResult r = RunOnHost(step, host, op, {}, id);
+        HostStepResult r = RunOnHost(step, host, op, {}, id, /*restore_stopped=*/op == v1::OPERATION_STOP);
         std::lock_guard<std::mutex> lock(mu_);
         if (!r.ok) report_.add_errors(absl::StrCat("recovery of ", st.unit(), " on ", host, " failed: ", r.reason));
       }

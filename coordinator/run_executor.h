@@ -42,7 +42,8 @@ class RunExecutor {
   bool Preflight();
   void RunStep(size_t index);
   HostStepResult RunOnHost(const PlannedStep& step, const std::string& host, v1::Operation op,
-                           const std::vector<v1::ProbeSpec>& probes, const std::string& step_id);
+                           const std::vector<v1::ProbeSpec>& probes, const std::string& step_id,
+                           bool restore_stopped = false);
   void Recover();
   void FinalHealth();
   void FinalState();
