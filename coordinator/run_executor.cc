@@ -42,6 +42,7 @@ RunExecutor::RunExecutor(const Config& config, const Plan& plan, std::map<std::s
 
 void RunExecutor::Emit(const std::string& host, const std::string& unit, const std::string& step,
                        const std::string& msg, const std::string& severity) {
+  std::lock_guard<std::mutex> lock(emit_mu_);
   v1::RunEvent e;
   e.set_elapsed_us(MicrosSince(start_, clock_->Now()));
   e.set_host(host);
@@ -162,6 +163,10 @@ RunExecutor::HostStepResult RunExecutor::RunOnHost(const PlannedStep& step, cons
   if (!s.ok()) {
     r.ok = false;
     r.reason = Redact(std::string(s.message()));
+    if (s.code() == absl::StatusCode::kUnavailable || s.code() == absl::StatusCode::kDeadlineExceeded) {
+      std::lock_guard<std::mutex> lock(mu_);
+      lost_hosts_.insert(host);
+    }
     if (step_done) return r;
     if (plan_.options.execute && r.reached)
       r.reason += absl::StrCat("; the agent finishes the step on its own and restores stopped units within the lease (",
@@ -215,13 +220,23 @@ void RunExecutor::RunStep(size_t index) {
   if (snapshot_) snapshot_(report_);
 }
 
+bool RunExecutor::SkipLostHost(const std::string& host, const std::string& phase) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!lost_hosts_.count(host)) return false;
+  report_.add_errors(absl::StrCat(phase, ": host ", host, " was lost during the run and is not asked again; its agent ",
+                                  "restores the units it holds when the lease (", config_.defaults.lease_ms,
+                                  " ms) expires"));
+  Emit(host, "", phase, report_.errors(report_.errors_size() - 1), "warn");
+  return true;
+}
+
 void RunExecutor::Recover() {
   // What each touched unit must be after the run: running if it ran before (always), and for the
   // restore policy also stopped if it was stopped before.
   const bool restore = plan_.options.failure_policy == FailurePolicy::kRestore;
   std::vector<std::thread> threads;
   for (const auto& [host, units] : plan_.host_units) {
-    if (!touched_hosts_.count(host)) continue;
+    if (!touched_hosts_.count(host) || SkipLostHost(host, "recovery")) continue;
     threads.emplace_back([this, host = host, units = units, restore] {
       v1::GetStateRequest req;
       req.set_run_id(report_.run_id());
@@ -281,7 +296,13 @@ void RunExecutor::FinalHealth() {
     *req.add_probes() = g.probe;
     auto it = clients_.find(g.host);
     absl::StatusOr<v1::ProbeResponse> resp = absl::NotFoundError("no client for host " + g.host);
-    if (it != clients_.end())
+    bool lost;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      lost = lost_hosts_.count(g.host) > 0;
+    }
+    if (lost) resp = absl::UnavailableError("host " + g.host + " was lost during the run");
+    else if (it != clients_.end())
       resp = it->second->Probe(req, std::chrono::milliseconds(g.probe.deadline_ms() + g.probe.timeout_ms() + 5000));
     v1::ProbeResult r;
     if (resp.ok() && resp->results_size() == 1) {
@@ -332,6 +353,7 @@ void RunExecutor::FinalState() {
 
 void RunExecutor::ReleaseHosts() {
   for (const auto& host : touched_hosts_) {
+    if (lost_hosts_.count(host)) continue;  // already reported; its lease ends on its own
     v1::RenewLeaseRequest req;
     req.set_run_id(report_.run_id());
     req.set_release(true);

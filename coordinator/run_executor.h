@@ -59,11 +59,18 @@ class RunExecutor {
   EmitFn emit_;
   SnapshotFn snapshot_;
 
+  // Skips a host lost mid-run (stream broken, unreachable) in recovery, recording why: asking it
+  // again would only add deadlines; its agent restores what it holds on its own. The final state
+  // is still read (bounded by the call deadline) so the report shows what is true.
+  bool SkipLostHost(const std::string& host, const std::string& phase);
+
+  std::mutex emit_mu_;  // events leave one at a time, in order, from any thread
   std::mutex mu_;  // guards report_ and the sets below (step hosts run in parallel)
   v1::Report report_;
   std::chrono::steady_clock::time_point start_;
   std::map<std::pair<std::string, std::string>, v1::UnitState> initial_;  // (host, unit)
   std::set<std::string> unreachable_;
+  std::set<std::string> lost_hosts_;
   std::set<std::string> touched_hosts_;
   bool stopped_ = false;
   bool any_failed_ = false;

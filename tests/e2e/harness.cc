@@ -146,19 +146,24 @@ void ResetTestBed() {
   RunCmd({"bash", RepoDir() + "/tests/testbed/wait-agents.sh", StateDir(), "api:11", "cerebro:12", "panel:13"}, {}, 60);
 }
 
-Coordinator::Coordinator(const std::string& name, const std::vector<std::string>& extra_args, bool keep_state) {
+Coordinator::Coordinator(const std::string& name, const std::vector<std::string>& extra_args, bool keep_state,
+                         bool wait_for_socket) {
   state_dir_ = StateDir() + "/coord-" + name;
   if (!keep_state) std::filesystem::remove_all(state_dir_);
   std::filesystem::remove(state_dir_ + "/coordinator.sock");
   std::filesystem::create_directories(state_dir_);
   socket_ = state_dir_ + "/coordinator.sock";
-  std::vector<std::string> argv = {BinDir() + "/failover-coordinator", "--listen", "unix:" + socket_,
-                                   "--config", StateDir() + "/sls.yaml", "--state-dir", state_dir_ + "/state",
+  std::vector<std::string> argv = {BinDir() + "/failover-coordinator", "--config", StateDir() + "/sls.yaml", "--state-dir", state_dir_ + "/state",
                                    "--reports-dir", state_dir_ + "/reports"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  if (wait_for_socket) {
+    argv.push_back("--listen");
+    argv.push_back("unix:" + socket_);
+  }
   int log_fd = open((state_dir_ + "/coordinator.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   pid_ = Spawn(argv, {{"PANEL_TOKEN", PanelToken()}, {"API_BASE", "http://10.77.0.11:8080"}}, log_fd, log_fd);
   close(log_fd);
+  if (!wait_for_socket) return;
   for (int i = 0; i < 500 && access(socket_.c_str(), F_OK) != 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (access(socket_.c_str(), F_OK) != 0) throw std::runtime_error("coordinator did not start; see " + state_dir_);

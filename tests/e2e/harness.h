@@ -41,8 +41,9 @@ void ClearControls();
 class Coordinator {
  public:
   // keep_state: reuse the journal of an earlier coordinator of the same name (restart after a crash).
+  // wait_for_socket: wait for the default unix socket (false when --listen points elsewhere).
   explicit Coordinator(const std::string& name, const std::vector<std::string>& extra_args = {},
-                       bool keep_state = false);
+                       bool keep_state = false, bool wait_for_socket = true);
   ~Coordinator();
   void Kill(int sig);
   pid_t pid() const { return pid_; }

@@ -2,6 +2,7 @@
 // stay secret, every action audited. Against real agents on the real-systemd test bed.
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "failover/tls.h"
 #include "failover/v1/agent.grpc.pb.h"
@@ -161,6 +162,40 @@ TEST_F(SecurityE2E, ExecutedRunIsAuditedAndThePanelTokenAppearsNowhere) {
   }
   EXPECT_GT(everything.size(), 10000u) << "logs, reports and events were collected";
   EXPECT_EQ(everything.find(token), std::string::npos) << "PANEL_TOKEN leaked";
+}
+
+TEST(SecurityConfig, CoordinatorOverTcpRequiresMutualTls) {
+  const std::string certs = StateDir() + "/certs";
+  // TCP without TLS is refused at start-up.
+  CmdResult plain = RunCmd({BinDir() + "/failover-coordinator", "--listen", "127.0.0.1:17790"}, {}, 10);
+  EXPECT_EQ(plain.rc, 2);
+  EXPECT_NE(plain.err.find("needs mTLS"), std::string::npos) << plain.err;
+
+  Coordinator coord("tcp", {"--listen", "127.0.0.1:17791", "--tls-ca", certs + "/ca.pem", "--tls-cert",
+                            certs + "/coordinator.pem", "--tls-key", certs + "/coordinator.key"},
+                    /*keep_state=*/false, /*wait_for_socket=*/false);
+  const std::vector<std::string> base = {BinDir() + "/failoverctl", "--coordinator", "127.0.0.1:17791",
+                                         "--tls-server-name", "coordinator", "--tls-ca", certs + "/ca.pem"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back("plan");
+    return RunCmd(argv, {}, 30);
+  };
+  CmdResult ok;
+  for (int i = 0; i < 50; ++i) {  // the coordinator may still be starting
+    ok = with({"--tls-cert", certs + "/operator.pem", "--tls-key", certs + "/operator.key"});
+    if (ok.rc == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(ok.rc, 0) << ok.err;
+  EXPECT_NE(ok.out.find("01-restart-sls-bot"), std::string::npos);
+  CmdResult no_cert = with({});
+  EXPECT_NE(no_cert.rc, 0);
+  CmdResult other_ca = with({"--tls-cert", StateDir() + "/certs-other/coordinator.pem", "--tls-key",
+                             StateDir() + "/certs-other/coordinator.key"});
+  EXPECT_NE(other_ca.rc, 0);
+  EXPECT_NE(other_ca.err.find("cannot reach the coordinator"), std::string::npos) << other_ca.err;
 }
 
 TEST(SecurityConfig, AgentRefusesPlaintextOnANonLoopbackAddress) {

@@ -15,7 +15,7 @@ fake=$repo/tests/testbed/fake-service.py
 mkdir -p "$state/secrets" "$state/control"
 [ -f "$state/secrets/panel_token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state/secrets/panel_token"
 chmod 600 "$state/secrets/panel_token"
-bash "$repo/deploy/make-certs.sh" "$state/certs" coordinator intruder api cerebro panel >/dev/null
+bash "$repo/deploy/make-certs.sh" "$state/certs" coordinator operator intruder api cerebro panel >/dev/null
 # A second CA, for the "certificate from another CA" test.
 bash "$repo/deploy/make-certs.sh" "$state/certs-other" coordinator >/dev/null
 

@@ -57,10 +57,13 @@ TEST(Config, ParsesHostsServicesOrderProbesAndHealthCheck) {
 }
 
 struct BadCase {
+  const char* name;  // test name suffix
   const char* from;
   const char* to;
   const char* expect;  // substring of the error: file:line: field
 };
+
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 class ConfigErrors : public ::testing::TestWithParam<BadCase> {};
 
@@ -74,22 +77,23 @@ TEST_P(ConfigErrors, NameFileLineAndField) {
 INSTANTIATE_TEST_SUITE_P(
     Config, ConfigErrors,
     ::testing::Values(
-        BadCase{"mode: rolling", "mode: sideways", "sls.yaml:2: defaults.mode"},
-        BadCase{"max_parallel: 2", "max_parallel: 0", "sls.yaml:3: defaults.max_parallel"},
-        BadCase{"job_timeout_ms: 10000", "job_timeout_ms: -5", "sls.yaml:4: defaults.job_timeout_ms: must be greater than 0"},
-        BadCase{"lease_ms: 30000", "lease_ms: 12000", "sls.yaml:5: defaults.lease_ms: must be at least twice"},
-        BadCase{"sls-api.service, sls-bot", "sls-api.service, /bin/sh", "sls.yaml:7: hosts.api.units"},
-        BadCase{"  - name: sls-bot\n", "  - name: sls-bot\n    colour: red\n", "sls.yaml:11: services[0].colour: unknown field"},
-        BadCase{"order: [sls-bot, sls-api]", "order: [sls-bot, sls-nope]", "sls.yaml:16: order: unknown service \"sls-nope\""},
-        BadCase{"timeout_ms: 500}", "timeout_ms: 0}", "sls.yaml:13: services[1].probes[0].timeout_ms"},
-        BadCase{"http://127.0.0.1:8080/health\"", "file:///etc/shadow\"", "services[1].probes[0]: probe \"api-health\": url"},
-        BadCase{"token: {env: PANEL_TOKEN}", "token: hunter2", "health_check.token: secrets must come from"},
-        BadCase{"token: {env: PANEL_TOKEN}", "token: {env: NOT_SET_ANYWHERE}", "environment variable NOT_SET_ANYWHERE"},
-        BadCase{"max_failed_hosts: 50%", "max_failed_hosts: 150%", "services[2].max_failed_hosts"},
-        BadCase{"host: panel", "host: nowhere", "guards[0].host: unknown host"},
-        BadCase{"insecure_plaintext: true", "insecure_plaintext: false", "tls: ca, cert and key are required"},
-        BadCase{"127.0.0.1:7702", "10.1.2.3:7702", "insecure_plaintext refuses the non-loopback agent address"},
-        BadCase{"hosts:\n", "hosts:\n  - oops\n", "sls.yaml:"}));
+        BadCase{"BadMode", "mode: rolling", "mode: sideways", "sls.yaml:2: defaults.mode"},
+        BadCase{"ZeroMaxParallel", "max_parallel: 2", "max_parallel: 0", "sls.yaml:3: defaults.max_parallel"},
+        BadCase{"NegativeJobTimeout", "job_timeout_ms: 10000", "job_timeout_ms: -5", "sls.yaml:4: defaults.job_timeout_ms: must be greater than 0"},
+        BadCase{"LeaseShorterThanTwoJobs", "lease_ms: 30000", "lease_ms: 12000", "sls.yaml:5: defaults.lease_ms: must be at least twice"},
+        BadCase{"PathAsUnit", "sls-api.service, sls-bot", "sls-api.service, /bin/sh", "sls.yaml:7: hosts.api.units"},
+        BadCase{"UnknownField", "  - name: sls-bot\n", "  - name: sls-bot\n    colour: red\n", "sls.yaml:11: services[0].colour: unknown field"},
+        BadCase{"UnknownServiceInOrder", "order: [sls-bot, sls-api]", "order: [sls-bot, sls-nope]", "sls.yaml:16: order: unknown service \"sls-nope\""},
+        BadCase{"ZeroProbeTimeout", "timeout_ms: 500}", "timeout_ms: 0}", "sls.yaml:13: services[1].probes[0].timeout_ms"},
+        BadCase{"FileUrl", "http://127.0.0.1:8080/health\"", "file:///etc/shadow\"", "services[1].probes[0]: probe \"api-health\": url"},
+        BadCase{"LiteralSecret", "token: {env: PANEL_TOKEN}", "token: hunter2", "health_check.token: secrets must come from"},
+        BadCase{"UnsetSecretEnv", "token: {env: PANEL_TOKEN}", "token: {env: NOT_SET_ANYWHERE}", "environment variable NOT_SET_ANYWHERE"},
+        BadCase{"PercentOver100", "max_failed_hosts: 50%", "max_failed_hosts: 150%", "services[2].max_failed_hosts"},
+        BadCase{"UnknownGuardHost", "host: panel", "host: nowhere", "guards[0].host: unknown host"},
+        BadCase{"MissingTls", "insecure_plaintext: true", "insecure_plaintext: false", "tls: ca, cert and key are required"},
+        BadCase{"PlaintextToRemoteAgent", "127.0.0.1:7702", "10.1.2.3:7702", "insecure_plaintext refuses the non-loopback agent address"},
+        BadCase{"HostsAsList", "hosts:\n", "hosts:\n  - oops\n", "sls.yaml:"}),
+    [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
 TEST(Config, UnitOnNoHostIsAnError) {
   auto c = Parse(Replace(kGood, "- name: sls-bot\n", "- name: sls-bot\n  - name: sls-ghost\n"));
