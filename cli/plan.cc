@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/common.h"
+#include "failover/clock.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace failover::cli {
@@ -36,6 +37,13 @@ int RunPlan(const GlobalOptions& g, const RunFlags& f) {
     for (const auto& u : resp.current_state())
       std::cout << absl::StrFormat("  %-10s %-26s %s/%s pid %d\n", u.host(), u.unit(), u.active_state(), u.sub_state(),
                                    u.main_pid());
+    for (const auto& [host, run] : resp.held_by_run())
+      std::cout << "host " << host << " is held by run " << run << "\n";
+    if (!resp.agent_actions().empty()) std::cout << "done by agents on their own:\n";
+    for (const auto& op : resp.agent_actions())
+      std::cout << absl::StrFormat("  %s  %-10s %-26s %s %s (run %s): %s\n", FormatUnixUs(op.started_at_unix_us()),
+                                   op.host(), op.unit(), op.operation() == v1::OPERATION_START ? "start" : "stop",
+                                   op.result(), op.run_id(), op.detail());
   }
   for (const auto& [host, why] : resp.unreachable_hosts())
     std::cerr << "failoverctl: host " << host << " unreachable: " << why << "\n";

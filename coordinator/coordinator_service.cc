@@ -105,6 +105,8 @@ grpc::ServerUnaryReactor* CoordinatorService::Plan(grpc::CallbackServerContext* 
         continue;
       }
       for (const auto& u : st->units()) *resp->add_current_state() = u;
+      if (!st->held_by_run().empty()) (*resp->mutable_held_by_run())[host] = st->held_by_run();
+      for (const auto& op : st->autonomous_operations()) *resp->add_agent_actions() = op;
     }
     reactor->Finish(grpc::Status::OK);
   }).detach();

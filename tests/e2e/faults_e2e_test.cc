@@ -97,6 +97,10 @@ TEST_F(FaultsE2E, CoordinatorKilledBetweenStopAndStartUnitsComeBackAndRunShowsIn
   EXPECT_EQ(rep.rc, 1);
   EXPECT_NE(rep.out.find("[by the agent on its own]"), std::string::npos) << rep.out;
   EXPECT_EQ(rep.out.find("RUNNING"), std::string::npos) << "never running forever";
+  // The operator can also ask the agents directly what they did on their own.
+  CmdResult plan = again.Ctl({"plan"});
+  EXPECT_NE(plan.out.find("done by agents on their own:"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("lease expired without news from the coordinator"), std::string::npos) << plan.out;
 }
 
 TEST_F(FaultsE2E, AgentKilledMidStepIsRestartedAndTheUnitIsBack) {
