@@ -198,6 +198,20 @@ absl::StatusOr<v1::UnitState> DbusSystemdManager::GetUnitState(const std::string
   });
 }
 
+absl::StatusOr<bool> DbusSystemdManager::JobExists(const std::string& job) {
+  return WithReconnect("reading job " + job, [&]() -> bool {
+    std::lock_guard<std::mutex> lock(conn_mu_);
+    auto proxy = sdbus::createProxy(*conn_, kService, job);
+    try {
+      proxy->getProperty("State").onInterface("org.freedesktop.systemd1.Job");
+      return true;
+    } catch (const sdbus::Error& e) {
+      if (IsBusBroken(e)) throw;
+      return false;  // UnknownObject / NoSuchJob: systemd is done with it
+    }
+  });
+}
+
 absl::StatusOr<std::string> DbusSystemdManager::InferResultFromState(JobKind kind, const std::string& unit) {
   auto st = GetUnitState(unit);
   if (!st.ok()) return st.status();
@@ -245,8 +259,30 @@ absl::StatusOr<JobOutcome> DbusSystemdManager::RunJob(JobKind kind, const std::s
     // Quiet for 500 ms, or the bus went away: a read reconnects if dbus restarted.
     if (disconnected_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     (void)GetUnitState(unit);
-    std::lock_guard<std::mutex> clock(conn_mu_);
-    if (generation_ != generation) break;  // the signal may have been lost with the old connection
+    {
+      std::lock_guard<std::mutex> clock(conn_mu_);
+      if (generation_ != generation) break;  // the signal may have been lost with the old connection
+    }
+    // systemd re-executed (daemon-reexec) or the signal was otherwise lost: the job is gone.
+    auto exists = JobExists(*job);
+    if (exists.ok() && !*exists) {
+      std::lock_guard<std::mutex> lock(jobs_mu_);
+      auto it = finished_jobs_.find(*job);
+      if (it != finished_jobs_.end()) {
+        outcome.result = it->second;
+        finished_jobs_.erase(it);
+      }
+    }
+    if (exists.ok() && !*exists) {
+      // A re-executed systemd may have forgotten our subscription: renew it (harmless if not).
+      std::lock_guard<std::mutex> clock(conn_mu_);
+      try {
+        manager_->callMethod("Subscribe").onInterface(kManagerIface).withTimeout(kCallTimeout);
+      } catch (const sdbus::Error&) {
+        // Already subscribed.
+      }
+      break;
+    }
   }
   if (outcome.result.empty()) {
     // The bus restarted while we waited: ask the unit instead of reporting a false failure.

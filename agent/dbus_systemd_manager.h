@@ -34,6 +34,8 @@ class DbusSystemdManager : public SystemdManager {
   auto WithReconnect(const std::string& what, F call) -> absl::StatusOr<decltype(call())>;
   void OnJobRemoved(uint32_t id, const sdbus::ObjectPath& job, const std::string& unit,
                     const std::string& result);
+  // False once systemd no longer has the job object (it finished, whether or not we saw JobRemoved).
+  absl::StatusOr<bool> JobExists(const std::string& job);
   // Infers a job's result from the unit's state when its JobRemoved was lost (bus restart).
   absl::StatusOr<std::string> InferResultFromState(JobKind kind, const std::string& unit);
 

@@ -230,6 +230,20 @@ TEST_F(FaultsE2E, DbusRestartDuringAStepGivesNoFalseFailure) {
          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - fault).count());
 }
 
+TEST_F(FaultsE2E, DaemonReexecDuringAStepGivesNoFalseFailure) {
+  SetControl("api", "sls-bot.start-delay-ms", "1500");
+  Coordinator coord("reexec");
+  const std::string out = coord.state_dir() + "/run.out";
+  pid_t ctl = coord.CtlAsync({"run", "--execute", "--services", "sls-bot"}, out);
+  ASSERT_GE(WaitFor([] { return ActiveState("api", "sls-bot.service") == "activating"; }, 15000), 0);
+  const auto fault = Clock::now();
+  ASSERT_EQ(HostExec("api", {"systemctl", "daemon-reexec"}).rc, 0);
+  EXPECT_EQ(WaitChild(ctl, 60), 0) << ReadFileOrEmpty(out);
+  EXPECT_TRUE(AllActive());
+  Report("daemon-reexec-mid-step (run completed)",
+         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - fault).count());
+}
+
 TEST_F(FaultsE2E, SecondRunOnAHostInARunIsRefusedNamingTheHolder) {
   SetControl("api", "sls-bot.start-delay-ms", "1500");
   Coordinator coord("two");

@@ -125,11 +125,11 @@ TEST_F(RunExecutorTest, StopAllThatFailsMidwayStartsAgainEveryUnitItStopped) {
   EXPECT_EQ(r.outcome(), v1::RUN_ABORTED);
   // The first start (sls-api) failed on api; recovery starts bot and cerebro which stop-all stopped,
   // and retries sls-api.
-  for (const auto& [host, agent] : agents_)
-    for (const auto& h : config_.hosts)
-      if (h.name == host)
-        for (const auto& u : h.units)
-          EXPECT_EQ(agent->systemd().GetUnitState(u)->active_state(), "active") << host << " " << u;
+  for (const auto& h : config_.hosts) {
+    for (const auto& u : h.units) {
+      EXPECT_EQ(agents_[h.name]->systemd().GetUnitState(u)->active_state(), "active") << h.name << " " << u;
+    }
+  }
 }
 
 TEST_F(RunExecutorTest, RestorePolicyPutsEveryTouchedUnitBackToItsInitialState) {
