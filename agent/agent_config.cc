@@ -23,7 +23,12 @@ absl::StatusOr<std::string> Str(const std::string& path, const YAML::Node& n, co
 }
 
 absl::StatusOr<std::string> ReadSecret(const std::string& path, const std::string& name, const YAML::Node& n) {
-  if (!n.IsMap()) return absl::InvalidArgumentError(absl::StrCat(Where(path, n, "secrets." + name), ": must be {env: VAR} or {file: PATH}"));
+  if (!n.IsMap()) return absl::InvalidArgumentError(absl::StrCat(Where(path, n, "secrets." + name), ": must be {env: VAR} or {file: PATH} (with optional urls: [prefix, ...])"));
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    if (key != "env" && key != "file" && key != "urls")
+      return absl::InvalidArgumentError(absl::StrCat(Where(path, kv.first, "secrets." + name + "." + key), ": unknown field (env, file, urls)"));
+  }
   if (n["env"]) {
     const std::string var = n["env"].as<std::string>();
     const char* v = std::getenv(var.c_str());
@@ -88,6 +93,21 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& yaml, const std:
         if (!v.ok()) return v.status();
         RegisterSecret(*v);
         c.secrets[name] = *v;
+        std::vector<std::string> urls = DefaultSecretUrls();
+        if (const auto u = kv.second["urls"]) {
+          if (!u.IsSequence() || u.size() == 0)
+            return absl::InvalidArgumentError(absl::StrCat(Where(path, u, "secrets." + name + ".urls"), ": must be a non-empty list of URL prefixes"));
+          urls.clear();
+          for (const auto& prefix : u) {
+            const std::string p = prefix.as<std::string>();
+            const size_t scheme = p.find("://");
+            if (scheme == std::string::npos || p.find('/', scheme + 3) == std::string::npos)
+              return absl::InvalidArgumentError(absl::StrCat(Where(path, prefix, "secrets." + name + ".urls"), ": \"", p,
+                                                             "\" must be scheme://host[:port]/path-prefix"));
+            urls.push_back(p);
+          }
+        }
+        c.secret_urls[name] = urls;
       }
     }
     if (const auto tls = root["tls"]) {
@@ -115,9 +135,32 @@ absl::Status CheckAgentConfig(const AgentConfig& c, const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": tls.ca, tls.cert and tls.key are required (mTLS); ",
                                                    "plaintext needs insecure_plaintext: true and a loopback address"));
   }
+  if (!c.insecure_plaintext && c.allowed_clients.empty())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": allowed_clients: list the certificate names that may call ",
+                                                   "this agent (e.g. [coordinator]); an empty list is not allowed"));
   if (c.allowlist.patterns().empty())
     GetLogger("agent")->warn("{}: allow_units is empty: every unit request will be refused", path);
   return absl::OkStatus();
+}
+
+std::vector<std::string> DefaultSecretUrls() {
+  return {"http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:", "http://localhost/",
+          "https://127.0.0.1:", "https://127.0.0.1/", "https://localhost:", "https://localhost/"};
+}
+
+absl::Status CheckSecretUse(const AgentConfig& config, const v1::ProbeSpec& probe) {
+  if (probe.kind_case() != v1::ProbeSpec::kHttp || probe.http().bearer_secret().empty()) return absl::OkStatus();
+  const std::string& name = probe.http().bearer_secret();
+  auto it = config.secret_urls.find(name);
+  if (it == config.secret_urls.end())
+    return absl::InvalidArgumentError(absl::StrCat("probe \"", probe.name(), "\": secret \"", name.substr(0, 64),
+                                                   "\" is not defined in this agent's config"));
+  for (const auto& prefix : it->second)
+    if (probe.http().url().compare(0, prefix.size(), prefix) == 0) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat("probe \"", probe.name(), "\": secret \"", name, "\" may not be sent to ",
+                                                  probe.http().url().substr(0, 200),
+                                                  "; allowed URL prefixes are set in the agent config (secrets.", name,
+                                                  ".urls)"));
 }
 
 absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "failover/tls.h"
 #include "failover/unit_name.h"
+#include "failover/v1/agent.pb.h"
 
 namespace failover::agent {
 
@@ -16,6 +17,8 @@ struct AgentConfig {
   std::string listen;               // e.g. "10.77.0.11:7700"
   UnitAllowlist allowlist;          // default deny
   std::map<std::string, std::string> secrets;  // name -> value (read from env or file at load)
+  // name -> URL prefixes the secret may be sent to (default: this host's loopback only).
+  std::map<std::string, std::vector<std::string>> secret_urls;
   TlsFiles tls;                     // mTLS; required unless insecure_plaintext
   std::vector<std::string> allowed_clients;    // certificate identities allowed (empty = any from the CA)
   bool insecure_plaintext = false;  // only with a loopback listen address
@@ -26,7 +29,14 @@ struct AgentConfig {
 // Parses the YAML text; errors name `path`, the line and the field.
 absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& yaml, const std::string& path);
 absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path);
-// Cross-field rules: TLS set unless insecure_plaintext; plaintext only on loopback.
+// Cross-field rules: TLS set unless insecure_plaintext; plaintext only on loopback; at least one
+// allowed client identity.
 absl::Status CheckAgentConfig(const AgentConfig& config, const std::string& path);
+
+// Where a secret may go when no `urls` are configured: services on this host only.
+std::vector<std::string> DefaultSecretUrls();
+// PERMISSION_DENIED unless an HTTP probe's bearer secret is defined and allowed for its URL, so
+// a request cannot make the agent send its secrets elsewhere.
+absl::Status CheckSecretUse(const AgentConfig& config, const v1::ProbeSpec& probe);
 
 }  // namespace failover::agent

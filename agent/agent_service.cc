@@ -82,10 +82,13 @@ grpc::ServerWriteReactor<v1::AgentEvent>* AgentService::Execute(grpc::CallbackSe
   using Stream = EventStream<v1::AgentEvent>;
   std::string caller;
   if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
-  if (absl::Status s = ValidateExecuteRequest(*req, config_.allowlist); !s.ok()) {
-    GetLogger("agent")->warn("refused Execute from {}: {}", caller, s.message());
-    return Stream::Fail(ToGrpcStatus(s));
+  absl::Status valid = ValidateExecuteRequest(*req, config_.allowlist);
+  for (int i = 0; valid.ok() && i < req->probes_size(); ++i) valid = CheckSecretUse(config_, req->probes(i));
+  if (!valid.ok()) {
+    GetLogger("agent")->warn("refused Execute from {}: {}", caller, valid.message());
+    return Stream::Fail(ToGrpcStatus(valid));
   }
+  if (draining_) return Stream::Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE, "agent is shutting down"));
   if (!req->dry_run()) {
     if (absl::Status s = lease_->Acquire(req->run_id(), std::chrono::milliseconds(req->lease_ms())); !s.ok())
       return Stream::Fail(ToGrpcStatus(s));
@@ -93,7 +96,17 @@ grpc::ServerWriteReactor<v1::AgentEvent>* AgentService::Execute(grpc::CallbackSe
   }
   // Copy: the worker outlives the RPC when the coordinator goes away mid-step.
   return Stream::Start([this, request = *req, caller](Stream::Sink& sink) {
-    runner_.Run(request, caller, [&sink](v1::AgentEvent e) { sink.Push(std::move(e)); });
+    runner_.Run(request, caller, [this, &sink](v1::AgentEvent e) {
+      if (sink.cancelled() && e.kind() == v1::AgentEvent::JOB_DONE) {
+        // Nobody hears this any more: keep it for GetState, so the run's report can show it.
+        v1::OperationRecord op = e.operation();
+        op.set_autonomous(true);
+        op.set_detail(op.detail().empty() ? "finished after the coordinator's stream was lost"
+                                          : op.detail() + "; finished after the coordinator's stream was lost");
+        lease_->RecordAutonomous(op);
+      }
+      sink.Push(std::move(e));
+    });
     if (!request.dry_run()) {
       // Renew from the end of the step: the lease counts the coordinator's silence, not the step.
       (void)lease_->Renew(request.run_id(), std::chrono::milliseconds(request.lease_ms()));
@@ -111,8 +124,12 @@ grpc::ServerUnaryReactor* AgentService::Probe(grpc::CallbackServerContext* ctx, 
     return FinishNow(ctx, absl::InvalidArgumentError(absl::StrCat("at most ", kMaxProbesPerRequest, " probes")));
   for (const auto& p : req->probes()) {
     if (absl::Status s = ValidateProbeSpec(p); !s.ok()) return FinishNow(ctx, s);
-    if (p.kind_case() == v1::ProbeSpec::kUnit)
+    if (absl::Status s = CheckSecretUse(config_, p); !s.ok()) return FinishNow(ctx, s);
+    if (p.kind_case() == v1::ProbeSpec::kUnit) {
       if (absl::Status s = config_.allowlist.Check(p.unit().unit()); !s.ok()) return FinishNow(ctx, s);
+      if (!p.unit().result_unit().empty())
+        if (absl::Status s = config_.allowlist.Check(p.unit().result_unit()); !s.ok()) return FinishNow(ctx, s);
+    }
   }
   return FinishOnWorker(ctx, [this, req, resp]() {
     for (const auto& p : req->probes()) *resp->add_results() = probes_->Run(p);
@@ -141,10 +158,22 @@ grpc::ServerUnaryReactor* AgentService::RenewLease(grpc::CallbackServerContext* 
   return FinishNow(ctx, absl::OkStatus());
 }
 
+void AgentService::RestorePersistedHolds() {
+  auto [run, units] = lease_->TakePersisted();
+  if (!units.empty()) runner_.RestoreUnits(run, units, "agent restarted while the units were held stopped");
+}
+
+void AgentService::Drain(std::chrono::milliseconds max_wait) {
+  draining_ = true;
+  const auto deadline = std::chrono::steady_clock::now() + max_wait;
+  while (lease_->steps_in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const std::string run = lease_->holder();
+  auto units = lease_->Release(run);
+  if (!units.empty()) runner_.RestoreUnits(run, units, "agent stopping: it starts the units it held before it exits");
+}
+
 void AgentService::StartLeaseWatcher() {
-  auto [run, units] = lease_->LoadPersisted();
-  if (!units.empty())
-    runner_.RestoreUnits(run, units, "agent restarted while the units were held stopped");
   watcher_ = std::thread([this] {
     while (!stopping_) {
       auto [expired_run, held] = lease_->TakeExpired();

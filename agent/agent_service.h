@@ -27,8 +27,13 @@ class AgentService final : public v1::Agent::CallbackService {
   grpc::ServerUnaryReactor* RenewLease(grpc::CallbackServerContext* ctx, const v1::RenewLeaseRequest* req,
                                        v1::RenewLeaseResponse* resp) override;
 
-  // Restores what a previous agent process left held, then watches lease expiry.
+  // Starts what a previous agent process left held stopped. Call before serving.
+  void RestorePersistedHolds();
+  // Watches lease expiry and restores what an expired or silent run left held.
   void StartLeaseWatcher();
+  // Before the agent exits (SIGTERM): refuse new steps, let running ones finish (up to
+  // max_wait), and start every unit still held, so stopping the agent never leaves one down.
+  void Drain(std::chrono::milliseconds max_wait);
 
  private:
   // PERMISSION_DENIED unless the caller's certificate identity is allowed.
@@ -40,6 +45,7 @@ class AgentService final : public v1::Agent::CallbackService {
   HostLease* lease_;
   StepRunner runner_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};
   std::thread watcher_;
 };
 

@@ -1,9 +1,12 @@
 #include "host_lease.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "failover/logging.h"
 
 namespace failover::agent {
 
@@ -79,7 +82,7 @@ std::pair<std::string, std::vector<std::string>> HostLease::TakeExpired() {
   return out;
 }
 
-std::pair<std::string, std::vector<std::string>> HostLease::LoadPersisted() {
+std::pair<std::string, std::vector<std::string>> HostLease::TakePersisted() {
   std::lock_guard<std::mutex> lock(mu_);
   std::pair<std::string, std::vector<std::string>> out;
   if (state_file_.empty()) return out;
@@ -89,7 +92,13 @@ std::pair<std::string, std::vector<std::string>> HostLease::LoadPersisted() {
     if (kind == "run") out.first = value;
     if (kind == "unit") out.second.push_back(value);
   }
+  PersistLocked();  // the in-memory table is empty: so is the file now
   return out;
+}
+
+int HostLease::steps_in_flight() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return steps_in_flight_;
 }
 
 std::string HostLease::holder() {
@@ -122,8 +131,13 @@ void HostLease::PersistLocked() {
     if (!holder_.empty()) out << "run " << holder_ << "\n";
     for (const auto& u : held_) out << "unit " << u << "\n";
     out.flush();
+    if (!out) {
+      GetLogger("agent")->error("cannot write lease state {}: held units would not survive an agent restart", tmp);
+      return;
+    }
   }
-  std::rename(tmp.c_str(), state_file_.c_str());
+  if (std::rename(tmp.c_str(), state_file_.c_str()) != 0)
+    GetLogger("agent")->error("cannot replace lease state {}: {}", state_file_, std::strerror(errno));
 }
 
 }  // namespace failover::agent

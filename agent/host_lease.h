@@ -41,10 +41,12 @@ class HostLease {
   // When the lease passed with no step running: clears the holder and returns
   // {run_id, units to start again}. Empty run_id when nothing expired.
   std::pair<std::string, std::vector<std::string>> TakeExpired();
-  // Units held by a previous agent process (read from the state file at start-up), with their run.
-  std::pair<std::string, std::vector<std::string>> LoadPersisted();
+  // Units held by a previous agent process (read from the state file at start-up), with their
+  // run; the file is then rewritten empty, so they are restored once, not at every restart.
+  std::pair<std::string, std::vector<std::string>> TakePersisted();
 
   std::string holder();
+  int steps_in_flight();
   std::vector<std::string> held_units();
 
   // The agent's own actions (lease expiry, restart after a crash), kept for GetState.

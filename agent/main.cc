@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
   agent::AuditLog audit(config->audit_log);
   agent::AgentService service(*config, systemd->get(), &probes, &lease, &audit);
 
+  // Before serving: a request must not overwrite what a killed predecessor left held.
+  service.RestorePersistedHolds();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -81,7 +83,8 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, [](int) { stop = true; });
   std::signal(SIGINT, [](int) { stop = true; });
   while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  log->info("shutting down");
+  log->info("shutting down: finishing running steps and starting held units first");
+  service.Drain(std::chrono::seconds(100));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   return 0;
 }

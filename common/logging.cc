@@ -1,5 +1,6 @@
 #include "failover/logging.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <vector>
@@ -30,7 +31,8 @@ std::shared_ptr<spdlog::logger> GetLogger(const std::string& name) {
 void RegisterSecret(const std::string& value) {
   if (value.size() < 4) return;  // too short to redact without mangling ordinary text
   std::lock_guard<std::mutex> lock(g_secrets_mu);
-  Secrets().push_back(value);
+  auto& secrets = Secrets();
+  if (std::find(secrets.begin(), secrets.end(), value) == secrets.end()) secrets.push_back(value);
 }
 
 std::string Redact(std::string text) {

@@ -85,6 +85,14 @@ absl::Status ValidateProbeSpec(const v1::ProbeSpec& spec) {
       for (char c : h.url())
         if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
           return absl::InvalidArgumentError(absl::StrCat(where, ": url contains whitespace or control bytes"));
+      {
+        // No user:password@ in the authority: it would hide the real host from a prefix check.
+        const size_t start = h.url().find("://") + 3;
+        const size_t end = h.url().find_first_of("/?#", start);
+        if (h.url().substr(start, end == std::string::npos ? std::string::npos : end - start).find('@') !=
+            std::string::npos)
+          return absl::InvalidArgumentError(absl::StrCat(where, ": url must not carry a user name or password"));
+      }
       if (h.expect_status() != 0 && (h.expect_status() < 100 || h.expect_status() > 599))
         return absl::InvalidArgumentError(absl::StrCat(where, ": expect_status must be 100..599"));
       if (h.bearer_secret().size() > 128)

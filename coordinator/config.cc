@@ -19,11 +19,13 @@ namespace failover::coordinator {
 namespace {
 
 constexpr uint32_t kMaxMs = 24u * 60 * 60 * 1000;
+constexpr uint32_t kMaxJobTimeoutMs = 15u * 60 * 1000;  // same limit as the agent's
 
 // Parsing context: file name, environment, and the error helper.
 struct Ctx {
   const std::string& path;
   const std::map<std::string, std::string>& env;
+  bool from_request = false;
   absl::Status Err(const YAML::Node& n, const std::string& field, const std::string& what) const {
     return absl::InvalidArgumentError(absl::StrCat(path, ":", n.Mark().line + 1, ": ", field, ": ", what));
   }
@@ -82,6 +84,9 @@ absl::StatusOr<std::string> GetValueRef(const Ctx& c, const YAML::Node& n, const
     return n.Scalar();
   }
   if (absl::Status s = CheckKeys(c, n, field, {"env", "file", "default"}); !s.ok()) return s;
+  if (c.from_request)
+    return c.Err(n, field, "{env: ...} and {file: ...} are not allowed in a config sent with a request; "
+                           "they belong in the coordinator's own --config");
   if (n["env"]) {
     const std::string var = n["env"].as<std::string>();
     auto it = c.env.find(var);
@@ -185,6 +190,10 @@ absl::Status ParseDefaults(const Ctx& c, const YAML::Node& n, Defaults* d) {
     if (!v.ok()) return v.status();
     *dst = *v;
   }
+  // The agents refuse longer jobs; say so here, before anything runs.
+  if (d->job_timeout_ms > kMaxJobTimeoutMs)
+    return c.Err(n["job_timeout_ms"], "defaults.job_timeout_ms",
+                 absl::StrCat("must be at most ", kMaxJobTimeoutMs, " (15 min)"));
   if (n["allow_reset_failed"]) {
     auto v = GetBool(c, n["allow_reset_failed"], "defaults.allow_reset_failed");
     if (!v.ok()) return v.status();
@@ -196,6 +205,10 @@ absl::Status ParseDefaults(const Ctx& c, const YAML::Node& n, Defaults* d) {
                  absl::StrCat("must be at least twice job_timeout_ms (", 2 * d->job_timeout_ms,
                               " ms) so a healthy stop+start never outlives it"));
   if (d->lease_ms < 2 * d->job_timeout_ms) d->lease_ms = 2 * d->job_timeout_ms;
+  // Renewals happen every lease/3 and may each take a call timeout: keep them inside the lease.
+  if (d->lease_ms < 3 * d->call_timeout_ms)
+    return c.Err(n["lease_ms"] ? n["lease_ms"] : n, "defaults.lease_ms",
+                 absl::StrCat("must be at least 3 x call_timeout_ms (", 3 * d->call_timeout_ms, " ms)"));
   return absl::OkStatus();
 }
 
@@ -232,8 +245,8 @@ std::string FailurePolicyName(FailurePolicy p) {
 }
 
 absl::StatusOr<Config> ParseConfig(const std::string& yaml, const std::string& path,
-                                   const std::map<std::string, std::string>& env) {
-  Ctx c{path, env};
+                                   const std::map<std::string, std::string>& env, ConfigSource source) {
+  Ctx c{path, env, source == ConfigSource::kRequest};
   Config cfg;
   cfg.path = path;
   YAML::Node root;
@@ -250,6 +263,11 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml, const std::string& p
       return s;
     if (root["defaults"])
       if (absl::Status s = ParseDefaults(c, root["defaults"], &cfg.defaults); !s.ok()) return s;
+    if (c.from_request)
+      for (const char* key : {"tls", "insecure_plaintext", "health_check", "reports_dir"})
+        if (root[key])
+          return c.Err(root[key], key, "not allowed in a config sent with a request: it comes from the coordinator's "
+                                       "own --config");
 
     // hosts
     if (!root["hosts"] || !root["hosts"].IsMap() || root["hosts"].size() == 0)
@@ -400,7 +418,9 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml, const std::string& p
       if (!v.ok()) return v.status();
       cfg.insecure_plaintext = *v;
     }
-    if (cfg.insecure_plaintext) {
+    if (c.from_request) {
+      // TLS comes from the coordinator's own config (OverlayCoordinatorSettings).
+    } else if (cfg.insecure_plaintext) {
       for (size_t i = 0; i < cfg.hosts.size(); ++i)
         if (!IsLoopbackOrUnixAddress(cfg.hosts[i].agent))
           return c.Err(root["hosts"][cfg.hosts[i].name]["agent"], "hosts." + cfg.hosts[i].name + ".agent",
@@ -416,14 +436,22 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml, const std::string& p
   return cfg;
 }
 
-absl::StatusOr<Config> ParseConfigWithProcessEnv(const std::string& yaml, const std::string& path) {
+void OverlayCoordinatorSettings(const Config& own, Config* from_request) {
+  from_request->tls = own.tls;
+  from_request->insecure_plaintext = own.insecure_plaintext;
+  from_request->health_check = own.health_check;
+  from_request->reports_dir = own.reports_dir;
+}
+
+absl::StatusOr<Config> ParseConfigWithProcessEnv(const std::string& yaml, const std::string& path,
+                                                 ConfigSource source) {
   std::map<std::string, std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string kv(*e);
     const size_t eq = kv.find('=');
     if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  return ParseConfig(yaml, path, env);
+  return ParseConfig(yaml, path, env, source);
 }
 
 }  // namespace failover::coordinator

@@ -73,11 +73,22 @@ struct Config {
   const ServiceConfig* FindService(const std::string& name) const;
 };
 
+// Who wrote the config. A config sent with a request (failoverctl -c) is not trusted with the
+// coordinator's credentials: it may not read files or environment ({file:}, {env:}) nor set
+// tls, insecure_plaintext, health_check or reports_dir; those come from the coordinator's own
+// --config (see OverlayCoordinatorSettings).
+enum class ConfigSource { kCoordinator, kRequest };
+
 // Parses config text. `env` resolves {env: VAR} references (tests pass their own).
 absl::StatusOr<Config> ParseConfig(const std::string& yaml, const std::string& path,
-                                   const std::map<std::string, std::string>& env);
+                                   const std::map<std::string, std::string>& env,
+                                   ConfigSource source = ConfigSource::kCoordinator);
+// Copies the coordinator-only settings (TLS, plaintext flag, health check, reports dir) from the
+// coordinator's own config into a config that came with a request.
+void OverlayCoordinatorSettings(const Config& own, Config* from_request);
 // ParseConfig with the process environment.
-absl::StatusOr<Config> ParseConfigWithProcessEnv(const std::string& yaml, const std::string& path);
+absl::StatusOr<Config> ParseConfigWithProcessEnv(const std::string& yaml, const std::string& path,
+                                                 ConfigSource source = ConfigSource::kCoordinator);
 
 absl::StatusOr<Mode> ParseMode(const std::string& s);
 absl::StatusOr<FailurePolicy> ParseFailurePolicy(const std::string& s);

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -55,23 +56,44 @@ std::string CoordinatorService::ReportsDir(const Config& config) const {
   return options_.reports_dir.empty() ? config.reports_dir : options_.reports_dir;
 }
 
+absl::StatusOr<Config> CoordinatorService::LoadConfig(const std::string& request_yaml,
+                                                      const std::string& request_path) const {
+  std::optional<Config> own;
+  if (!options_.default_config_path.empty()) {
+    auto text = ReadFile(options_.default_config_path);
+    if (!text.ok()) return absl::InvalidArgumentError(std::string(text.status().message()));
+    auto parsed = ParseConfigWithProcessEnv(*text, options_.default_config_path);
+    if (!parsed.ok()) return parsed.status();
+    own = std::move(*parsed);
+  }
+  if (request_yaml.empty()) {
+    if (!own) return absl::InvalidArgumentError("no config given (-c) and the coordinator has no --config");
+    return std::move(*own);
+  }
+  auto config = ParseConfigWithProcessEnv(request_yaml, request_path, ConfigSource::kRequest);
+  if (!config.ok()) return config.status();
+  if (!own)
+    return absl::InvalidArgumentError(absl::StrCat(request_path, ": a config sent with a request takes TLS and the health ",
+                                                   "check from the coordinator's own --config, and it has none"));
+  OverlayCoordinatorSettings(*own, &*config);
+  if (config->insecure_plaintext)
+    for (const auto& h : config->hosts)
+      if (!IsLoopbackOrUnixAddress(h.agent))
+        return absl::InvalidArgumentError(absl::StrCat(request_path, ": hosts.", h.name, ".agent: the coordinator runs ",
+                                                       "insecure_plaintext, which refuses the non-loopback address ", h.agent));
+  return config;
+}
+
 absl::StatusOr<std::unique_ptr<CoordinatorService::Prepared>> CoordinatorService::Prepare(const v1::RunRequest& req) {
   auto p = std::make_unique<Prepared>();
   std::string path = req.config_path().empty() ? "<request>" : req.config_path();
   if (req.config_yaml().size() > kMaxConfigBytes)
     return absl::InvalidArgumentError(absl::StrCat(path, ": config is larger than 1 MiB"));
   if (req.services_size() > 256) return absl::InvalidArgumentError("--services: at most 256 services");
-  p->config_yaml = req.config_yaml();
-  if (p->config_yaml.empty()) {
-    if (options_.default_config_path.empty())
-      return absl::InvalidArgumentError("no config given and the coordinator has no --config");
-    path = options_.default_config_path;
-    auto text = ReadFile(path);
-    if (!text.ok()) return absl::InvalidArgumentError(std::string(text.status().message()));
-    p->config_yaml = *text;
-  }
-  auto config = ParseConfigWithProcessEnv(p->config_yaml, path);
+  auto config = LoadConfig(req.config_yaml(), path);
   if (!config.ok()) return config.status();
+  p->config_yaml = req.config_yaml();
+  p->from_request = !req.config_yaml().empty();
   p->config = std::make_shared<Config>(std::move(*config));
   auto options = ResolveOptions(*p->config, {req.services().begin(), req.services().end()}, req.mode(),
                                 req.failure_policy(), req.max_parallel(), req.execute());
@@ -146,7 +168,8 @@ grpc::ServerWriteReactor<v1::RunEvent>* CoordinatorService::Run(grpc::CallbackSe
   if (!options_.state_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(options_.state_dir + "/runs", ec);
-    std::ofstream(options_.state_dir + "/runs/" + run_id + ".config.yaml") << p->config_yaml;
+    // Only a request's config is journaled; the coordinator's own is read again on recovery.
+    if (p->from_request) std::ofstream(options_.state_dir + "/runs/" + run_id + ".config.yaml") << p->config_yaml;
   }
   return Stream::Start([this, p, run_id](Stream::Sink& sink) {
     auto log = GetLogger("coordinator");
@@ -298,9 +321,12 @@ void CoordinatorService::RecoverInterruptedRuns() {
                                     "; the agents finish their step and restore units they held when the lease expires"));
     // Reconcile: ask the agents what they did on their own and how the units are now.
     auto yaml = ReadFile(dir + "/" + report.run_id() + ".config.yaml");
-    if (yaml.ok()) {
-      auto config = ParseConfigWithProcessEnv(*yaml, report.config_path());
+    std::string reports_dir = ReportsDir(Config{});
+    {
+      auto config = LoadConfig(yaml.ok() ? *yaml : "", report.config_path());
+      if (!config.ok()) report.add_errors(absl::StrCat("reconcile: ", config.status().message()));
       if (config.ok()) {
+        reports_dir = ReportsDir(*config);
         std::map<std::string, std::vector<std::string>> units;
         for (const auto& st : report.initial_state()) units[st.host()].push_back(st.unit());
         for (const auto& [host, list] : units) {
@@ -330,7 +356,7 @@ void CoordinatorService::RecoverInterruptedRuns() {
       }
     }
     report.set_finished_at_unix_us(RealClock::Get()->NowUnixUs());
-    auto written = WriteReportFiles(ReportsDir(Config{}), &report);
+    auto written = WriteReportFiles(reports_dir, &report);
     if (!written.ok()) report.add_errors(std::string(written.status().message()));
     Journal(report);
     log->warn("run {} was interrupted; report {}", report.run_id(), written.ok() ? *written : "not written");

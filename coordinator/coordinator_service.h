@@ -40,11 +40,14 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
  private:
   struct Prepared {
     std::shared_ptr<Config> config;
-    std::string config_yaml;
+    std::string config_yaml;  // as sent with the request ("" = the coordinator's own)
+    bool from_request = false;
     failover::coordinator::Plan plan;
     std::map<std::string, std::unique_ptr<AgentClient>> clients;
   };
   absl::StatusOr<std::unique_ptr<Prepared>> Prepare(const v1::RunRequest& req);
+  // The coordinator's own config, or the request's with the coordinator-only settings of the own.
+  absl::StatusOr<Config> LoadConfig(const std::string& request_yaml, const std::string& request_path) const;
   std::string ReportsDir(const Config& config) const;
   void Journal(const v1::Report& report);
 

@@ -53,9 +53,11 @@ void RunExecutor::Emit(const std::string& host, const std::string& unit, const s
   if (emit_) emit_(std::move(e));
 }
 
-uint32_t RunExecutor::AllowedFailures(const std::string& service, size_t hosts) const {
+uint32_t RunExecutor::AllowedFailures(const std::string& service) const {
   const ServiceConfig* svc = config_.FindService(service);
   if (svc == nullptr) return 0;
+  size_t hosts = 0;
+  for (const auto& h : config_.hosts) hosts += std::count(h.units.begin(), h.units.end(), svc->unit);
   if (svc->failure_percent) return static_cast<uint32_t>(hosts * svc->max_failed_hosts / 100);
   return svc->max_failed_hosts;
 }
@@ -196,11 +198,16 @@ void RunExecutor::RunStep(size_t index) {
   for (auto& t : threads) t.join();
 
   std::vector<std::string> reasons;
-  for (const auto& r : results)
-    if (!r.ok) reasons.push_back(r.reason);
-  const uint32_t allowed = AllowedFailures(step.service, step.hosts.size());
-  const bool step_ok = reasons.size() <= allowed;
   std::lock_guard<std::mutex> lock(mu_);
+  auto& failed = failed_hosts_[step.service];
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].ok) continue;
+    reasons.push_back(results[i].reason);
+    failed.insert(step.hosts[i]);
+  }
+  // The threshold counts every host of the service that failed so far, in any wave or phase.
+  const uint32_t allowed = AllowedFailures(step.service);
+  const bool step_ok = failed.size() <= allowed;
   rec->set_finished_at_unix_us(clock_->NowUnixUs());
   if (!reasons.empty()) rec->set_reason(absl::StrJoin(reasons, "; "));
   if (!step_ok) {
@@ -213,8 +220,8 @@ void RunExecutor::RunStep(size_t index) {
   }
   Emit("", step.unit, step.id,
        step_ok ? absl::StrCat("step ", step.id, " ", plan_.options.execute ? "succeeded" : "dry run ok",
-                              reasons.empty() ? "" : absl::StrCat(" (", reasons.size(), " host(s) failed, ", allowed,
-                                                                  " allowed)"))
+                              failed.empty() ? "" : absl::StrCat(" (", failed.size(), " host(s) of ", step.service,
+                                                                 " failed so far, ", allowed, " allowed)"))
                : absl::StrCat("step ", step.id, " FAILED: ", rec->reason()),
        step_ok ? "ok" : "error");
   if (snapshot_) snapshot_(report_);
@@ -233,7 +240,8 @@ bool RunExecutor::SkipLostHost(const std::string& host, const std::string& phase
 void RunExecutor::Recover() {
   // What each touched unit must be after the run: running if it ran before (always), and for the
   // restore policy also stopped if it was stopped before.
-  const bool restore = plan_.options.failure_policy == FailurePolicy::kRestore;
+  // The restore half applies only after a failure: a successful run keeps what it did.
+  const bool restore = plan_.options.failure_policy == FailurePolicy::kRestore && (stopped_ || any_failed_);
   std::vector<std::thread> threads;
   for (const auto& [host, units] : plan_.host_units) {
     if (!touched_hosts_.count(host) || SkipLostHost(host, "recovery")) continue;
@@ -371,12 +379,21 @@ void RunExecutor::LeaseKeeper() {
       std::lock_guard<std::mutex> l(mu_);
       hosts = touched_hosts_;
     }
+    // In parallel, so one slow host cannot make the others' leases run out.
+    std::vector<std::thread> renewals;
     for (const auto& h : hosts) {
-      v1::RenewLeaseRequest req;
-      req.set_run_id(report_.run_id());
-      req.set_lease_ms(config_.defaults.lease_ms);
-      (void)clients_.at(h)->RenewLease(req);  // a miss is fine: the next step or renewal retries
+      renewals.emplace_back([this, h] {
+        v1::RenewLeaseRequest req;
+        req.set_run_id(report_.run_id());
+        req.set_lease_ms(config_.defaults.lease_ms);
+        auto r = clients_.at(h)->RenewLease(req);
+        // A miss is retried next period; a lost lease means the agent restores on its own.
+        if (!r.ok())
+          GetLogger("coordinator")->warn("[run={}][host={}] lease renewal failed: {}", report_.run_id(), h,
+                                         r.status().message());
+      });
     }
+    for (auto& t : renewals) t.join();
   }
 }
 

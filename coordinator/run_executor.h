@@ -49,7 +49,8 @@ class RunExecutor {
   void FinalState();
   void ReleaseHosts();
   void LeaseKeeper();
-  uint32_t AllowedFailures(const std::string& service, size_t hosts) const;
+  // Hosts of `service` allowed to fail (count, or percent of all hosts running it) over the whole run.
+  uint32_t AllowedFailures(const std::string& service) const;
 
   const Config& config_;
   const Plan& plan_;
@@ -71,6 +72,7 @@ class RunExecutor {
   std::map<std::pair<std::string, std::string>, v1::UnitState> initial_;  // (host, unit)
   std::set<std::string> unreachable_;
   std::set<std::string> lost_hosts_;
+  std::map<std::string, std::set<std::string>> failed_hosts_;  // service -> hosts failed in any of its steps
   std::set<std::string> touched_hosts_;
   bool stopped_ = false;
   bool any_failed_ = false;

@@ -146,7 +146,7 @@ TEST_F(FailoverE2E, UnitWhoseStartFailsAbortsWithATruthfulReport) {
 TEST_F(FailoverE2E, ConfigErrorNamesFileLineAndFieldAndExitsTwo) {
   Coordinator coord("badconfig");
   const std::string bad = StateDir() + "/bad.yaml";
-  std::string text = ReadFileOrEmpty(StateDir() + "/sls.yaml");
+  std::string text = RequestConfigText();
   text.replace(text.find("max_parallel: 1"), 15, "max_parallel: -3");
   std::ofstream(bad) << text;
   auto before = Pids();
@@ -158,6 +158,15 @@ TEST_F(FailoverE2E, ConfigErrorNamesFileLineAndFieldAndExitsTwo) {
   EXPECT_NE(u.err.find("unknown service \"sls-nope\""), std::string::npos) << u.err;
   CmdResult m = coord.Ctl({"run", "--mode", "sideways"});
   EXPECT_EQ(m.rc, 2);
+  // A config sent with the request may not reach for the coordinator's files, env or credentials.
+  const std::string greedy = StateDir() + "/greedy.yaml";
+  std::ofstream(greedy) << RequestConfigText()
+                        << "health_check: {api_base: \"http://10.77.0.1:9\", token: {file: " << StateDir()
+                        << "/certs/coordinator.key}}\n";
+  CmdResult g = coord.Ctl({"health", "-c", greedy});
+  EXPECT_EQ(g.rc, 2);
+  EXPECT_NE(g.err.find(greedy + ":"), std::string::npos) << g.err;
+  EXPECT_NE(g.err.find("health_check: not allowed in a config sent with a request"), std::string::npos) << g.err;
   EXPECT_EQ(Pids(), before);
 }
 

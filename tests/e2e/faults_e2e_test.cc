@@ -38,12 +38,13 @@ bool AllActive() {
   return true;
 }
 
-// sls.yaml with short timeouts so faults resolve in seconds: jobs 3 s, lease 6 s.
+// sls.yaml with short timeouts so faults resolve in seconds: jobs 3 s, lease 6 s, calls 2 s.
 std::string FaultConfig(const std::string& name, const std::string& extra_defaults = "") {
-  std::string text = ReadFileOrEmpty(StateDir() + "/sls.yaml");
+  std::string text = RequestConfigText();
   auto swap = [&](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
   swap("job_timeout_ms: 20000", "job_timeout_ms: 3000");
   swap("lease_ms: 60000", "lease_ms: 6000" + extra_defaults);
+  swap("call_timeout_ms: 3000", "call_timeout_ms: 2000");
   const std::string path = StateDir() + "/" + name + ".yaml";
   std::ofstream(path) << text;
   return path;
@@ -119,6 +120,24 @@ TEST_F(FaultsE2E, AgentKilledMidStepIsRestartedAndTheUnitIsBack) {
   EXPECT_NE(text.find("ABORTED"), std::string::npos) << text;
   EXPECT_NE(text.find("api"), std::string::npos);
   EXPECT_EQ(ActiveState("api", "failover-agent.service"), "active") << "systemd restarted the agent";
+}
+
+TEST_F(FaultsE2E, AgentStoppedBetweenStopAndStartStartsItsHeldUnitsBeforeExiting) {
+  const std::string cfg = FaultConfig("f-agentstopunit");
+  SetControl("api", "sls-api.start-delay-ms", "1500");
+  Coordinator coord("agentstopunit");
+  const std::string out = coord.state_dir() + "/run.out";
+  pid_t ctl = coord.CtlAsync({"run", "--execute", "-c", cfg, "--mode", "stop-all", "--max-parallel", "3"}, out);
+  ASSERT_GE(WaitFor([] { return ActiveState("api", "sls-api.service") == "activating"; }, 15000), 0);
+  EXPECT_NE(ActiveState("api", "sls-bot.service"), "active") << "held stopped by the run";
+  const auto fault = Clock::now();
+  // An operator stops the agent: systemd will not restart it, so it must not leave sls-bot down.
+  ASSERT_EQ(HostExec("api", {"systemctl", "stop", "failover-agent.service"}).rc, 0);
+  EXPECT_EQ(ActiveState("api", "sls-bot.service"), "active") << "started by the agent before it exited";
+  EXPECT_EQ(ActiveState("api", "sls-api.service"), "active") << "its running step finished first";
+  Report("agent-stopped-by-operator-mid-run", std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - fault).count());
+  EXPECT_EQ(WaitChild(ctl, 60), 1) << ReadFileOrEmpty(out);
+  ASSERT_GE(WaitFor(AllActive, 20000), 0) << "the other hosts' agents restore theirs";
 }
 
 TEST_F(FaultsE2E, AgentFrozenWithSigstopEndsTheStepWithinItsDeadline) {

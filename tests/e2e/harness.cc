@@ -62,6 +62,11 @@ std::string PanelToken() {
   return t;
 }
 
+std::string RequestConfigText() {
+  std::string text = ReadFileOrEmpty(StateDir() + "/sls.yaml");
+  return text.substr(0, text.find("# --- coordinator-only"));
+}
+
 CmdResult RunCmd(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, int timeout_s) {
   char out_tmpl[] = "/dev/shm/fo-e2e-out-XXXXXX";
   char err_tmpl[] = "/dev/shm/fo-e2e-err-XXXXXX";

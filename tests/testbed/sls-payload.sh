@@ -149,15 +149,16 @@ services:
     probes:
       - {name: worker-health, http: {url: "http://127.0.0.1:8084/health", bearer_secret: panel_token}, timeout_ms: 1000, deadline_ms: 5000}
 order: [sls-bot, sls-cerebro, sls-api]
+guards:
+  - host: panel
+    probe: {name: monitor-guard, unit: {unit: sls-monitor.timer, result_unit: sls-monitor.service}, timeout_ms: 1000, deadline_ms: 5000}
+# --- coordinator-only: a config sent with a request (failoverctl -c) may not set what follows ---
 health_check:
   api_base: {env: API_BASE, default: "http://10.77.0.11:8080"}
   path: /health
   token: {env: PANEL_TOKEN}
   timeout_ms: 2000
   deadline_ms: 10000
-guards:
-  - host: panel
-    probe: {name: monitor-guard, unit: {unit: sls-monitor.timer, result_unit: sls-monitor.service}, timeout_ms: 1000, deadline_ms: 5000}
 tls:
   ca: $state/certs/ca.pem
   cert: $state/certs/coordinator.pem

@@ -1,5 +1,7 @@
 #include "agent/step_runner.h"
 
+#include "agent/agent_config.h"
+
 #include "fakes.h"
 #include "gtest/gtest.h"
 
@@ -180,6 +182,41 @@ TEST(HostLease, SecondRunIsRefusedNamingTheHolderUntilTheLeaseEnds) {
   EXPECT_NE(s.message().find("run-a"), std::string::npos);
   clock.Advance(std::chrono::seconds(6));
   EXPECT_TRUE(lease.Acquire("run-b", std::chrono::seconds(5)).ok());
+}
+
+}  // namespace
+}  // namespace failover::agent
+
+namespace failover::agent {
+namespace {
+
+TEST(SecretUse, SecretsGoOnlyToTheirAllowedUrls) {
+  AgentConfig config;
+  config.secrets["panel_token"] = "v";
+  config.secret_urls["panel_token"] = DefaultSecretUrls();
+  v1::ProbeSpec p;
+  p.set_name("p");
+  p.mutable_http()->set_url("http://127.0.0.1:8080/health");
+  p.mutable_http()->set_bearer_secret("panel_token");
+  EXPECT_TRUE(CheckSecretUse(config, p).ok());
+  for (const char* url : {"http://10.0.0.9/health", "http://127.0.0.1.evil.com/x", "https://localhost.evil/"}) {
+    p.mutable_http()->set_url(url);
+    EXPECT_EQ(CheckSecretUse(config, p).code(), absl::StatusCode::kPermissionDenied) << url;
+  }
+  p.mutable_http()->set_bearer_secret("nope");
+  EXPECT_EQ(CheckSecretUse(config, p).code(), absl::StatusCode::kInvalidArgument);
+  p.mutable_http()->clear_bearer_secret();
+  EXPECT_TRUE(CheckSecretUse(config, p).ok()) << "no secret, nothing to protect";
+}
+
+TEST(SecretUse, ProbeUrlsMayNotCarryCredentials) {
+  v1::ProbeSpec p;
+  p.set_name("p");
+  p.set_timeout_ms(10);
+  p.mutable_http()->set_url("http://127.0.0.1:80@evil.com/health");
+  EXPECT_EQ(ValidateProbeSpec(p).code(), absl::StatusCode::kInvalidArgument);
+  p.mutable_http()->set_url("http://127.0.0.1:8080/health?x=a@b");
+  EXPECT_TRUE(ValidateProbeSpec(p).ok()) << "an @ after the authority is fine";
 }
 
 }  // namespace

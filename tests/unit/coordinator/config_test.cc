@@ -101,6 +101,39 @@ TEST(Config, UnitOnNoHostIsAnError) {
   EXPECT_NE(c.status().message().find("no host lists unit sls-ghost.service"), std::string::npos) << c.status();
 }
 
+TEST(Config, ARequestConfigMayNotReachForCredentialsFilesOrEnvironment) {
+  const std::string base = R"(hosts:
+  api: {agent: "10.0.0.1:7700", units: [sls-api.service]}
+services:
+  - name: sls-api
+)";
+  auto ok = ParseConfig(base, "req.yaml", {}, ConfigSource::kRequest);
+  ASSERT_TRUE(ok.ok()) << ok.status() << " (TLS comes from the coordinator's own config)";
+  for (const char* tail : {"health_check: {api_base: \"http://x:1\"}\n", "tls: {ca: /etc/shadow}\n",
+                           "reports_dir: /etc\n", "insecure_plaintext: true\n"}) {
+    auto c = ParseConfig(base + tail, "req.yaml", {}, ConfigSource::kRequest);
+    ASSERT_FALSE(c.ok()) << tail;
+    EXPECT_NE(c.status().message().find("not allowed in a config sent with a request"), std::string::npos)
+        << c.status();
+  }
+  Config own;
+  own.tls = {"ca.pem", "c.pem", "c.key"};
+  own.health_check.enabled = true;
+  own.health_check.token = "t0ken-value";
+  own.reports_dir = "/var/log/failover";
+  OverlayCoordinatorSettings(own, &*ok);
+  EXPECT_EQ(ok->tls.ca_file, "ca.pem");
+  EXPECT_EQ(ok->health_check.token, "t0ken-value");
+  EXPECT_EQ(ok->reports_dir, "/var/log/failover");
+}
+
+TEST(Config, ARequestConfigMayNotUseEnvOrFileReferences) {
+  auto c = ParseConfig(std::string(kGood).replace(std::string(kGood).find("insecure_plaintext: true\n"), 25, ""),
+                       "req.yaml", {{"PANEL_TOKEN", "x"}}, ConfigSource::kRequest);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("not allowed in a config sent with a request"), std::string::npos) << c.status();
+}
+
 TEST(Config, SyntaxErrorNamesTheLine) {
   auto c = Parse("hosts:\n  api: {agent: [\n");
   ASSERT_FALSE(c.ok());

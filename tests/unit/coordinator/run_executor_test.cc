@@ -169,6 +169,26 @@ TEST_F(RunExecutorTest, FailureThresholdLetsOneOfTwoHostsFail) {
   EXPECT_NE(r.steps(2).reason().find("panel"), std::string::npos);
 }
 
+TEST_F(RunExecutorTest, FailureThresholdCountsHostsAcrossWaves) {
+  for (auto& s : config_.services)
+    if (s.name == "sls-api") s.max_failed_hosts = 1;
+  agents_["api"]->probes().Set("sls-api-health", false);
+  agents_["panel"]->probes().Set("sls-api-health", false);
+  v1::Report r = Run(Execute());  // max_parallel 1: api and panel are two waves
+  EXPECT_EQ(r.steps(3).status(), v1::STEP_SUCCEEDED) << "1 of 2 hosts failed, 1 allowed";
+  EXPECT_EQ(r.steps(4).status(), v1::STEP_FAILED) << "2 of 2 hosts failed over both waves";
+  EXPECT_EQ(r.outcome(), v1::RUN_ABORTED);
+}
+
+TEST_F(RunExecutorTest, RestorePolicyKeepsWhatASuccessfulRunDid) {
+  agents_["cerebro"]->systemd().AddUnit("sls-bot.service", "inactive");
+  RunOptions o = Execute();
+  o.failure_policy = FailurePolicy::kRestore;
+  v1::Report r = Run(o);
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_EQ(agents_["cerebro"]->systemd().GetUnitState("sls-bot.service")->active_state(), "active");
+}
+
 TEST_F(RunExecutorTest, FinalHealthCheckFailureFailsTheRun) {
   config_.health_check.enabled = true;
   config_.health_check.url = "http://x/health";
