@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace failover::cli {
 
@@ -72,6 +73,15 @@ int ReportRpcError(const std::string& what, const grpc::Status& s, const GlobalO
   }
   std::cerr << "failoverctl: " << what << ": " << s.error_message() << "\n";
   return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitFailed;
+}
+
+void PrintJson(const google::protobuf::Message& msg) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(msg, &json, o);
+  std::cout << json;
 }
 
 std::string Ms(int64_t us) { return absl::StrFormat("%.1f ms", us / 1000.0); }

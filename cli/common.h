@@ -39,6 +39,8 @@ std::unique_ptr<v1::Coordinator::Stub> Connect(const GlobalOptions& g);
 // Prints a gRPC error on stderr and maps it to an exit code (2 for bad input, else 1).
 int ReportRpcError(const std::string& what, const grpc::Status& s, const GlobalOptions& g);
 std::string Ms(int64_t us);
+// Prints a message as JSON (proto field names) on stdout.
+void PrintJson(const google::protobuf::Message& msg);
 
 int RunPlan(const GlobalOptions& g, const RunFlags& f);
 int RunRun(const GlobalOptions& g, const RunFlags& f);

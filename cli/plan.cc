@@ -5,7 +5,6 @@
 #include "absl/strings/str_join.h"
 #include "cli/common.h"
 #include "failover/clock.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace failover::cli {
 
@@ -20,12 +19,7 @@ int RunPlan(const GlobalOptions& g, const RunFlags& f) {
   grpc::Status s = stub->Plan(&ctx, req, &resp);
   if (!s.ok()) return ReportRpcError("plan", s, g);
   if (f.json) {
-    std::string json;
-    google::protobuf::util::JsonPrintOptions o;
-    o.add_whitespace = true;
-    o.preserve_proto_field_names = true;
-    (void)google::protobuf::util::MessageToJsonString(resp, &json, o);
-    std::cout << json;
+    PrintJson(resp);
   } else {
     std::cout << "mode " << resp.mode() << ", services " << absl::StrJoin(resp.services(), " → ") << "\n";
     for (size_t i = 0; i < static_cast<size_t>(resp.steps_size()); ++i) {

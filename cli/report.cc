@@ -3,7 +3,6 @@
 
 #include "cli/common.h"
 #include "coordinator/report_writer.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace failover::cli {
 
@@ -18,12 +17,7 @@ int RunReport(const GlobalOptions& g, const std::string& run_id, bool json) {
   grpc::Status s = stub->GetReport(&ctx, req, &report);
   if (!s.ok()) return ReportRpcError("report", s, g);
   if (json) {
-    std::string out;
-    google::protobuf::util::JsonPrintOptions o;
-    o.add_whitespace = true;
-    o.preserve_proto_field_names = true;
-    (void)google::protobuf::util::MessageToJsonString(report, &out, o);
-    std::cout << out;
+    PrintJson(report);
   } else {
     std::cout << coordinator::RenderText(report);
   }

@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_format.h"
 #include "cli/common.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace failover::cli {
 
@@ -40,12 +39,7 @@ int RunRun(const GlobalOptions& g, const RunFlags& f) {
     return kExitFailed;
   }
   if (f.json) {
-    std::string json;
-    google::protobuf::util::JsonPrintOptions o;
-    o.add_whitespace = true;
-    o.preserve_proto_field_names = true;
-    (void)google::protobuf::util::MessageToJsonString(report, &json, o);
-    std::cout << json;
+    PrintJson(report);
   } else {
     std::cout << "outcome: " << v1::RunOutcome_Name(report.outcome()).substr(4) << "\n";
     std::cout << "summary: " << report.summary() << "\n";

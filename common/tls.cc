@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -21,32 +22,40 @@ absl::StatusOr<std::string> ReadPem(const std::string& what, const std::string& 
   return ss.str();
 }
 
+struct Pems {
+  std::string ca, cert, key;
+};
+
+absl::StatusOr<Pems> ReadPems(const TlsFiles& files) {
+  Pems p;
+  for (auto [what, path, dst] : {std::tuple{"CA", &files.ca_file, &p.ca},
+                                 std::tuple{"certificate", &files.cert_file, &p.cert},
+                                 std::tuple{"key", &files.key_file, &p.key}}) {
+    auto pem = ReadPem(what, *path);
+    if (!pem.ok()) return pem.status();
+    *dst = std::move(*pem);
+  }
+  return p;
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(const TlsFiles& files) {
-  auto ca = ReadPem("CA", files.ca_file);
-  if (!ca.ok()) return ca.status();
-  auto cert = ReadPem("certificate", files.cert_file);
-  if (!cert.ok()) return cert.status();
-  auto key = ReadPem("key", files.key_file);
-  if (!key.ok()) return key.status();
+  auto pems = ReadPems(files);
+  if (!pems.ok()) return pems.status();
   grpc::SslServerCredentialsOptions opts(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  opts.pem_root_certs = *ca;
-  opts.pem_key_cert_pairs.push_back({*key, *cert});
+  opts.pem_root_certs = pems->ca;
+  opts.pem_key_cert_pairs.push_back({pems->key, pems->cert});
   return grpc::SslServerCredentials(opts);
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(const TlsFiles& files) {
-  auto ca = ReadPem("CA", files.ca_file);
-  if (!ca.ok()) return ca.status();
-  auto cert = ReadPem("certificate", files.cert_file);
-  if (!cert.ok()) return cert.status();
-  auto key = ReadPem("key", files.key_file);
-  if (!key.ok()) return key.status();
+  auto pems = ReadPems(files);
+  if (!pems.ok()) return pems.status();
   grpc::SslCredentialsOptions opts;
-  opts.pem_root_certs = *ca;
-  opts.pem_private_key = *key;
-  opts.pem_cert_chain = *cert;
+  opts.pem_root_certs = pems->ca;
+  opts.pem_private_key = pems->key;
+  opts.pem_cert_chain = pems->cert;
   return grpc::SslCredentials(opts);
 }
 

@@ -214,6 +214,18 @@ absl::Status ParseDefaults(const Ctx& c, const YAML::Node& n, Defaults* d) {
 
 }  // namespace
 
+v1::ProbeSpec HealthCheckProbe(const HealthCheckConfig& hc) {
+  v1::ProbeSpec spec;
+  spec.set_name("health_check");
+  spec.mutable_http()->set_url(hc.url);
+  spec.mutable_http()->set_expect_status(hc.expect_status);
+  if (!hc.token.empty()) spec.mutable_http()->set_bearer_secret(kHealthCheckSecret);
+  spec.set_timeout_ms(hc.timeout_ms);
+  spec.set_deadline_ms(hc.deadline_ms);
+  spec.set_interval_ms(hc.interval_ms);
+  return spec;
+}
+
 const HostConfig* Config::FindHost(const std::string& name) const {
   for (const auto& h : hosts)
     if (h.name == name) return &h;

@@ -47,6 +47,11 @@ struct HealthCheckConfig {
   uint32_t interval_ms = 100;
 };
 
+// Name under which the coordinator's own probe runner holds the health-check token.
+inline constexpr char kHealthCheckSecret[] = "health_check_token";
+// The global health check as a probe the coordinator runs itself (token by secret name only).
+v1::ProbeSpec HealthCheckProbe(const HealthCheckConfig& hc);
+
 struct Defaults {
   Mode mode = Mode::kRolling;
   FailurePolicy failure_policy = FailurePolicy::kAbort;

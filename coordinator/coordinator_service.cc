@@ -44,7 +44,7 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, const absl
 
 std::unique_ptr<ProbeRunner> CoordinatorProbeRunner(const Config& config) {
   std::map<std::string, std::string> secrets;
-  if (!config.health_check.token.empty()) secrets["health_check_token"] = config.health_check.token;
+  if (!config.health_check.token.empty()) secrets[kHealthCheckSecret] = config.health_check.token;
   return std::make_unique<LocalProbeRunner>("coordinator", secrets, nullptr);
 }
 
@@ -230,55 +230,35 @@ grpc::ServerUnaryReactor* CoordinatorService::Health(grpc::CallbackServerContext
   auto* reactor = ctx->DefaultReactor();
   std::thread([reactor, resp, p = std::shared_ptr<Prepared>(std::move(*prepared))] {
     bool healthy = true;
-    // Every service's probes on every host that runs it, then the guards, then the global check.
-    for (const auto& name : p->plan.services) {
-      const ServiceConfig* svc = p->config->FindService(name);
-      for (const auto& h : p->config->hosts) {
-        if (std::find(h.units.begin(), h.units.end(), svc->unit) == h.units.end() || svc->probes.empty()) continue;
-        v1::ProbeRequest preq;
-        for (const auto& pr : svc->probes) *preq.add_probes() = pr;
-        auto r = p->clients.at(h.name)->Probe(preq, std::chrono::seconds(60));
-        if (!r.ok()) {
-          auto* res = resp->add_results();
-          res->set_host(h.name);
-          res->set_name(name);
-          res->set_detail(std::string(r.status().message()));
-          healthy = false;
-          continue;
-        }
-        for (const auto& res : r->results()) {
-          healthy = healthy && res.healthy();
-          *resp->add_results() = res;
-        }
-      }
-    }
-    for (const auto& g : p->config->guards) {
+    auto probe_on = [&](const std::string& host, const std::string& name, const std::vector<v1::ProbeSpec>& probes) {
       v1::ProbeRequest preq;
-      *preq.add_probes() = g.probe;
-      auto r = p->clients.at(g.host)->Probe(preq, std::chrono::seconds(60));
+      for (const auto& pr : probes) *preq.add_probes() = pr;
+      auto r = p->clients.at(host)->Probe(preq, std::chrono::seconds(60));
       if (!r.ok()) {
         auto* res = resp->add_results();
-        res->set_host(g.host);
-        res->set_name(g.probe.name());
+        res->set_host(host);
+        res->set_name(name);
         res->set_detail(std::string(r.status().message()));
         healthy = false;
-        continue;
+        return;
       }
       for (const auto& res : r->results()) {
         healthy = healthy && res.healthy();
         *resp->add_results() = res;
       }
+    };
+    // Every service's probes on every host that runs it, then the guards, then the global check.
+    for (const auto& name : p->plan.services) {
+      const ServiceConfig* svc = p->config->FindService(name);
+      if (svc->probes.empty()) continue;
+      for (const auto& h : p->config->hosts)
+        if (std::find(h.units.begin(), h.units.end(), svc->unit) != h.units.end()) probe_on(h.name, name, svc->probes);
     }
+    for (const auto& g : p->config->guards) probe_on(g.host, g.probe.name(), {g.probe});
     if (p->config->health_check.enabled) {
-      auto runner = CoordinatorProbeRunner(*p->config);
-      v1::ProbeSpec spec;
-      spec.set_name("health_check");
-      spec.mutable_http()->set_url(p->config->health_check.url);
-      spec.mutable_http()->set_expect_status(p->config->health_check.expect_status);
-      if (!p->config->health_check.token.empty()) spec.mutable_http()->set_bearer_secret("health_check_token");
-      spec.set_timeout_ms(p->config->health_check.timeout_ms);
-      spec.set_deadline_ms(p->config->health_check.timeout_ms);
-      auto r = runner->Run(spec);
+      v1::ProbeSpec spec = HealthCheckProbe(p->config->health_check);
+      spec.set_deadline_ms(spec.timeout_ms());  // a health query answers now; it does not wait
+      auto r = CoordinatorProbeRunner(*p->config)->Run(spec);
       healthy = healthy && r.healthy();
       *resp->add_results() = r;
     }

@@ -287,17 +287,8 @@ void RunExecutor::Recover() {
 
 void RunExecutor::FinalHealth() {
   std::vector<std::pair<std::string, v1::ProbeResult>> results;
-  if (config_.health_check.enabled && health_ != nullptr) {
-    v1::ProbeSpec spec;
-    spec.set_name("health_check");
-    spec.mutable_http()->set_url(config_.health_check.url);
-    spec.mutable_http()->set_expect_status(config_.health_check.expect_status);
-    if (!config_.health_check.token.empty()) spec.mutable_http()->set_bearer_secret("health_check_token");
-    spec.set_timeout_ms(config_.health_check.timeout_ms);
-    spec.set_deadline_ms(config_.health_check.deadline_ms);
-    spec.set_interval_ms(config_.health_check.interval_ms);
-    results.emplace_back("coordinator", health_->Run(spec));
-  }
+  if (config_.health_check.enabled && health_ != nullptr)
+    results.emplace_back("coordinator", health_->Run(HealthCheckProbe(config_.health_check)));
   for (const auto& g : config_.guards) {
     v1::ProbeRequest req;
     req.set_run_id(report_.run_id());
