@@ -16,6 +16,7 @@
 #include "failover/event_stream.h"
 #include "failover/logging.h"
 #include "failover/probe.h"
+#include "failover/tls.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace failover::coordinator {
@@ -51,6 +52,14 @@ std::unique_ptr<ProbeRunner> CoordinatorProbeRunner(const Config& config) {
 constexpr size_t kMaxConfigBytes = 1 << 20;
 
 }  // namespace
+
+absl::Status CoordinatorService::Authorize(const grpc::CallbackServerContext& ctx) const {
+  const std::string who = PeerIdentity(ctx);
+  if (who.empty() || options_.allowed_clients.empty()) return absl::OkStatus();
+  for (const auto& allowed : options_.allowed_clients)
+    if (allowed == who) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat("client \"", who, "\" is not in the coordinator's --allowed-clients"));
+}
 
 std::string CoordinatorService::ReportsDir(const Config& config) const {
   return options_.reports_dir.empty() ? config.reports_dir : options_.reports_dir;
@@ -111,6 +120,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorService::Prepared>> CoordinatorService
 
 grpc::ServerUnaryReactor* CoordinatorService::Plan(grpc::CallbackServerContext* ctx, const v1::RunRequest* req,
                                                    v1::PlanResponse* resp) {
+  if (absl::Status s = Authorize(*ctx); !s.ok()) return FinishNow(ctx, s);
   auto prepared = Prepare(*req);
   if (!prepared.ok()) return FinishNow(ctx, prepared.status());
   auto* reactor = ctx->DefaultReactor();
@@ -149,6 +159,7 @@ void CoordinatorService::Journal(const v1::Report& report) {
 grpc::ServerWriteReactor<v1::RunEvent>* CoordinatorService::Run(grpc::CallbackServerContext* ctx,
                                                                 const v1::RunRequest* req) {
   using Stream = EventStream<v1::RunEvent>;
+  if (absl::Status s = Authorize(*ctx); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
   auto prepared = Prepare(*req);
   if (!prepared.ok()) return Stream::Fail(ToGrpcStatus(prepared.status()));
   std::shared_ptr<Prepared> p(std::move(*prepared));
@@ -207,6 +218,7 @@ grpc::ServerWriteReactor<v1::RunEvent>* CoordinatorService::Run(grpc::CallbackSe
 
 grpc::ServerUnaryReactor* CoordinatorService::GetReport(grpc::CallbackServerContext* ctx,
                                                         const v1::GetReportRequest* req, v1::Report* resp) {
+  if (absl::Status s = Authorize(*ctx); !s.ok()) return FinishNow(ctx, s);
   std::lock_guard<std::mutex> lock(mu_);
   const std::string id = req->run_id().empty() ? latest_run_ : req->run_id();
   auto it = reports_.find(id);
@@ -225,6 +237,7 @@ grpc::ServerUnaryReactor* CoordinatorService::GetReport(grpc::CallbackServerCont
 
 grpc::ServerUnaryReactor* CoordinatorService::Health(grpc::CallbackServerContext* ctx, const v1::RunRequest* req,
                                                      v1::HealthResponse* resp) {
+  if (absl::Status s = Authorize(*ctx); !s.ok()) return FinishNow(ctx, s);
   auto prepared = Prepare(*req);
   if (!prepared.ok()) return FinishNow(ctx, prepared.status());
   auto* reactor = ctx->DefaultReactor();

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "coordinator/config.h"
 #include "coordinator/planner.h"
@@ -19,6 +20,8 @@ struct CoordinatorOptions {
   std::string default_config_path;  // used when a request carries no config
   std::string reports_dir;          // overrides the config's reports_dir when set
   std::string state_dir;            // journal of runs ("" = none)
+  // Over TCP (mTLS): certificate names allowed to drive the coordinator (empty = any of the CA).
+  std::vector<std::string> allowed_clients;
 };
 
 class CoordinatorService final : public v1::Coordinator::CallbackService {
@@ -49,6 +52,8 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   // The coordinator's own config, or the request's with the coordinator-only settings of the own.
   absl::StatusOr<Config> LoadConfig(const std::string& request_yaml, const std::string& request_path) const;
   std::string ReportsDir(const Config& config) const;
+  // Unix-socket callers are vetted by the socket's permissions; TCP callers by certificate name.
+  absl::Status Authorize(const grpc::CallbackServerContext& ctx) const;
   void Journal(const v1::Report& report);
 
   CoordinatorOptions options_;

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--tls-ca", tls.ca_file, "CA that signs failoverctl client certificates (TCP only)");
   app.add_option("--tls-cert", tls.cert_file, "server certificate (TCP only)");
   app.add_option("--tls-key", tls.key_file, "server key (TCP only)");
+  app.add_option("--allowed-clients", options.allowed_clients,
+                 "certificate names allowed to drive the coordinator over TCP (e.g. operator)");
   CLI11_PARSE(app, argc, argv);
   auto log = GetLogger("coordinator");
 

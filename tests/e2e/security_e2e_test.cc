@@ -184,7 +184,8 @@ TEST(SecurityConfig, CoordinatorOverTcpRequiresMutualTls) {
   EXPECT_NE(plain.err.find("needs mTLS"), std::string::npos) << plain.err;
 
   Coordinator coord("tcp", {"--listen", "127.0.0.1:17791", "--tls-ca", certs + "/ca.pem", "--tls-cert",
-                            certs + "/coordinator.pem", "--tls-key", certs + "/coordinator.key"},
+                            certs + "/coordinator.pem", "--tls-key", certs + "/coordinator.key",
+                            "--allowed-clients", "operator"},
                     /*keep_state=*/false, /*wait_for_socket=*/false);
   const std::vector<std::string> base = {BinDir() + "/failoverctl", "--coordinator", "127.0.0.1:17791",
                                          "--tls-server-name", "coordinator", "--tls-ca", certs + "/ca.pem"};
@@ -202,6 +203,9 @@ TEST(SecurityConfig, CoordinatorOverTcpRequiresMutualTls) {
   }
   EXPECT_EQ(ok.rc, 0) << ok.err;
   EXPECT_NE(ok.out.find("01-restart-sls-bot"), std::string::npos);
+  CmdResult intruder = with({"--tls-cert", certs + "/intruder.pem", "--tls-key", certs + "/intruder.key"});
+  EXPECT_EQ(intruder.rc, 1);
+  EXPECT_NE(intruder.err.find("is not in the coordinator's --allowed-clients"), std::string::npos) << intruder.err;
   CmdResult no_cert = with({});
   EXPECT_NE(no_cert.rc, 0);
   CmdResult other_ca = with({"--tls-cert", StateDir() + "/certs-other/coordinator.pem", "--tls-key",
