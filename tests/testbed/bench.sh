@@ -23,17 +23,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-bash "$tb/testbed.sh" down "$state" >/dev/null 2>&1 || true
-rm -rf "$state"
-bash "$tb/sls-payload.sh" "$state" >/dev/null
-bash "$tb/testbed.sh" up "$state" api:11 cerebro:12 panel:13 >/dev/null
-bash "$tb/wait-agents.sh" "$state" api:11 cerebro:12 panel:13 >/dev/null
-export PANEL_TOKEN; PANEL_TOKEN=$(cat "$state/secrets/panel_token")
+source "$tb/sls-lib.sh"
+sls_up "$state" >/dev/null
 sock=$state/coordinator.sock
-"$bin/failover-coordinator" --listen "unix:$sock" --config "$state/sls.yaml" --reports-dir "$state/reports" \
-  2> "$state/coordinator.log" &
-coord_pid=$!
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+start_coordinator "$state" "$sock" "$state/reports"
 
 echo "bench: $runs executed rolling failovers (5 restart steps each) on 3 test hosts"
 for i in $(seq "$runs"); do

@@ -21,21 +21,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+source "$tb/sls-lib.sh"
 echo "== bringing up test hosts api, cerebro, panel"
-bash "$tb/testbed.sh" down "$state" >/dev/null 2>&1 || true
-rm -rf "$state"
-bash "$tb/sls-payload.sh" "$state"
-bash "$tb/testbed.sh" up "$state" api:11 cerebro:12 panel:13
-bash "$tb/wait-agents.sh" "$state" api:11 cerebro:12 panel:13
+sls_up "$state"
 
 echo "== starting failover-coordinator"
-export PANEL_TOKEN; PANEL_TOKEN=$(cat "$state/secrets/panel_token")
-export API_BASE=http://10.77.0.11:8080
 sock=$state/coordinator.sock
-"$bin/failover-coordinator" --listen "unix:$sock" --config "$state/sls.yaml" --state-dir "$state/coordinator" \
-  --reports-dir "$repo/tmp_logs" 2> "$state/coordinator.log" &
-coord_pid=$!
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+start_coordinator "$state" "$sock" "$repo/tmp_logs" --state-dir "$state/coordinator"
 ctl() { "$bin/failoverctl" --coordinator "unix:$sock" "$@"; }
 
 echo "== failoverctl plan"
