@@ -1,6 +1,7 @@
 #include "coordinator/run_executor.h"
 
 #include "coordinator/fake_agent.h"
+#include "coordinator/sls_test_config.h"
 #include "gtest/gtest.h"
 
 namespace failover::coordinator {
@@ -13,20 +14,7 @@ using failover::testing::FakeProbes;
 class RunExecutorTest : public ::testing::Test {
  protected:
   RunExecutorTest() {
-    config_.path = "test.yaml";
-    config_.hosts = {{"api", "a:1", {"sls-api.service", "sls-bot.service"}},
-                     {"cerebro", "c:1", {"sls-cerebro.service", "sls-bot.service"}},
-                     {"panel", "p:1", {"sls-api.service"}}};
-    for (const char* s : {"sls-bot", "sls-cerebro", "sls-api"}) {
-      ServiceConfig svc;
-      svc.name = s;
-      svc.unit = std::string(s) + ".service";
-      v1::ProbeSpec p;
-      p.set_name(std::string(s) + "-health");
-      svc.probes.push_back(p);
-      config_.services.push_back(svc);
-    }
-    config_.default_order = {"sls-bot", "sls-cerebro", "sls-api"};
+    config_ = testing::SlsTestConfig();
     config_.defaults.job_timeout_ms = 1000;
     config_.defaults.lease_ms = 5000;
     for (const auto& h : config_.hosts) {
