@@ -74,8 +74,9 @@ TEST_F(FaultsE2E, CoordinatorKilledBetweenStopAndStartUnitsComeBackAndRunShowsIn
   auto coord = std::make_unique<Coordinator>("coordkill");
   const std::string out = coord->state_dir() + "/run.out";
   pid_t ctl = coord->CtlAsync({"run", "--execute", "-c", cfg, "--mode", "stop-all", "--max-parallel", "3"}, out);
-  // Every stop has happened once sls-api is stopped on panel (the last stop wave).
-  ASSERT_GE(WaitFor([] { return ActiveState("panel", "sls-api.service") != "active"; }, 15000), 0)
+  // The start half has begun once sls-api is (slowly, 1.5 s) activating on api: every stop has
+  // happened, and sls-bot and sls-cerebro wait, held stopped, for their start steps.
+  ASSERT_GE(WaitFor([] { return ActiveState("api", "sls-api.service") == "activating"; }, 15000), 0)
       << ReadFileOrEmpty(out);
   EXPECT_NE(ActiveState("api", "sls-bot.service"), "active");
   coord->Kill(SIGKILL);
