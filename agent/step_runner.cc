@@ -2,15 +2,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "failover/logging.h"
+#include "failover/unit_state.h"
 
 namespace failover::agent {
 namespace {
 
-bool IsActive(const v1::UnitState& s) {
-  return s.active_state() == "active" || s.active_state() == "activating" || s.active_state() == "reloading";
-}
-
-const char* JobName(JobKind k) { return k == JobKind::kStart ? "start" : "stop"; }
+v1::Operation ToOperation(JobKind k) { return k == JobKind::kStart ? v1::OPERATION_START : v1::OPERATION_STOP; }
+const char* JobName(JobKind k) { return OperationName(ToOperation(k)); }
 
 }  // namespace
 
@@ -69,7 +67,7 @@ v1::OperationRecord StepRunner::Job(const v1::ExecuteRequest& req, const std::st
   op.set_step_id(req.step_id());
   op.set_host(host_);
   op.set_unit(unit);
-  op.set_operation(kind == JobKind::kStart ? v1::OPERATION_START : v1::OPERATION_STOP);
+  op.set_operation(ToOperation(kind));
   op.set_autonomous(autonomous);
   op.set_run_id(req.run_id());
   op.set_started_at_unix_us(clock_->NowUnixUs());
@@ -134,7 +132,7 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
   // 2. Jobs, unit by unit, in order.
   for (size_t i = 0; i < initial.size() && ok; ++i) {
     const std::string& unit = req.units(static_cast<int>(i));
-    const bool active = IsActive(initial[i]);
+    const bool active = IsActiveState(initial[i].active_state());
     std::vector<JobKind> jobs;
     if (req.operation() == v1::OPERATION_RESTART) {
       if (active) jobs.push_back(JobKind::kStop);
@@ -156,7 +154,7 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
         e.mutable_operation()->set_step_id(req.step_id());
         e.mutable_operation()->set_host(host_);
         e.mutable_operation()->set_unit(unit);
-        e.mutable_operation()->set_operation(kind == JobKind::kStart ? v1::OPERATION_START : v1::OPERATION_STOP);
+        e.mutable_operation()->set_operation(ToOperation(kind));
         e.mutable_operation()->set_started_at_unix_us(clock_->NowUnixUs());
         e.mutable_operation()->set_result("would-run");
         e.mutable_operation()->set_detail(absl::StrCat("would ", JobName(kind), " ", unit, " (now ",

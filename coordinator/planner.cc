@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "failover/unit_state.h"
 
 namespace failover::coordinator {
 namespace {
@@ -15,14 +16,6 @@ std::vector<std::string> HostsRunning(const Config& config, const std::string& u
   for (const auto& h : config.hosts)
     if (std::find(h.units.begin(), h.units.end(), unit) != h.units.end()) out.push_back(h.name);
   return out;
-}
-
-const char* OpName(v1::Operation op) {
-  switch (op) {
-    case v1::OPERATION_STOP: return "stop";
-    case v1::OPERATION_START: return "start";
-    default: return "restart";
-  }
 }
 
 void AddWaves(const Config& config, const ServiceConfig& svc, v1::Operation op, uint32_t max_parallel,
@@ -37,7 +30,7 @@ void AddWaves(const Config& config, const ServiceConfig& svc, v1::Operation op, 
     s.operation = op;
     for (size_t i = w * wave_size; i < std::min(hosts.size(), (w + 1) * wave_size); ++i) s.hosts.push_back(hosts[i]);
     if (gated) s.probes = svc.probes;
-    s.id = absl::StrFormat("%02d-%s-%s%s", steps->size() + 1, OpName(op), svc.name,
+    s.id = absl::StrFormat("%02d-%s-%s%s", steps->size() + 1, OperationName(op), svc.name,
                            waves > 1 ? absl::StrCat("-w", w + 1) : "");
     steps->push_back(std::move(s));
   }

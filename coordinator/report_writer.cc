@@ -9,19 +9,11 @@
 #include "coordinator/run_executor.h"
 #include "failover/clock.h"
 #include "failover/logging.h"
+#include "failover/unit_state.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace failover::coordinator {
 namespace {
-
-const char* OpName(v1::Operation op) {
-  switch (op) {
-    case v1::OPERATION_STOP: return "stop";
-    case v1::OPERATION_START: return "start";
-    case v1::OPERATION_RESTART: return "restart";
-    default: return "?";
-  }
-}
 
 const char* StepStatusName(v1::StepStatus s) {
   switch (s) {
@@ -72,7 +64,7 @@ std::string RenderText(const v1::Report& r) {
   absl::StrAppend(&out, "\n== Plan ==\n");
   for (const auto& s : r.steps()) {
     absl::StrAppend(&out, absl::StrFormat("  %-28s %-8s %-8s %-16s on %s", s.id(), StepStatusName(s.status()),
-                                          OpName(s.operation()), s.service(), absl::StrJoin(s.hosts(), ",")));
+                                          OperationName(s.operation()), s.service(), absl::StrJoin(s.hosts(), ",")));
     if (s.started_at_unix_us() > 0 && s.finished_at_unix_us() > 0)
       absl::StrAppend(&out, absl::StrFormat("  (%.1f ms)", (s.finished_at_unix_us() - s.started_at_unix_us()) / 1e3));
     if (!s.reason().empty()) absl::StrAppend(&out, "\n      reason: ", s.reason());
@@ -83,7 +75,7 @@ std::string RenderText(const v1::Report& r) {
   if (r.operations().empty()) absl::StrAppend(&out, "  (none)\n");
   for (const auto& o : r.operations()) {
     absl::StrAppend(&out, absl::StrFormat("  %s  %-10s %-26s %-6s %-16s %9.1f ms  step %s%s", FormatUnixUs(o.started_at_unix_us()),
-                                          o.host(), o.unit(), OpName(o.operation()), o.result(), o.duration_us() / 1e3,
+                                          o.host(), o.unit(), OperationName(o.operation()), o.result(), o.duration_us() / 1e3,
                                           o.step_id(), o.autonomous() ? "  [by the agent on its own]" : ""));
     if (!o.detail().empty()) absl::StrAppend(&out, "\n      ", o.detail());
     absl::StrAppend(&out, "\n");

@@ -7,19 +7,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "failover/logging.h"
+#include "failover/unit_state.h"
 
 namespace failover::coordinator {
 namespace {
 
-bool IsActive(const std::string& active_state) {
-  return active_state == "active" || active_state == "activating" || active_state == "reloading";
-}
-
 std::string Ms(int64_t us) { return absl::StrFormat("%.1f ms", us / 1000.0); }
-
-const char* OpVerb(v1::Operation op) {
-  return op == v1::OPERATION_STOP ? "stop" : op == v1::OPERATION_START ? "start" : "restart";
-}
 
 }  // namespace
 
@@ -136,7 +129,7 @@ RunExecutor::HostStepResult RunExecutor::RunOnHost(const PlannedStep& step, cons
             Emit(host, e.unit(), step_id,
                  e.kind() == v1::AgentEvent::WOULD_RUN
                      ? e.message()
-                     : absl::StrCat(OpVerb(e.operation().operation()), " ", e.operation().result(), " in ",
+                     : absl::StrCat(OperationName(e.operation().operation()), " ", e.operation().result(), " in ",
                                     Ms(e.operation().duration_us()),
                                     e.operation().detail().empty() ? "" : " (" + e.operation().detail() + ")"),
                  ok ? "ok" : "error");
@@ -188,7 +181,7 @@ void RunExecutor::RunStep(size_t index) {
     if (snapshot_) snapshot_(report_);
   }
   Emit(absl::StrJoin(step.hosts, ","), step.unit, step.id,
-       absl::StrCat("step ", index + 1, "/", plan_.steps.size(), ": ", OpVerb(step.operation), " ", step.unit, " on ",
+       absl::StrCat("step ", index + 1, "/", plan_.steps.size(), ": ", OperationName(step.operation), " ", step.unit, " on ",
                     absl::StrJoin(step.hosts, ", ")),
        "info");
   std::vector<HostStepResult> results(step.hosts.size());
@@ -262,8 +255,8 @@ void RunExecutor::Recover() {
         const auto& st = now->units(i);
         auto it = initial_.find({host, st.unit()});
         if (it == initial_.end()) continue;
-        const bool was_active = IsActive(it->second.active_state());
-        const bool is_active = IsActive(st.active_state());
+        const bool was_active = IsActiveState(it->second.active_state());
+        const bool is_active = IsActiveState(st.active_state());
         v1::Operation op = v1::OPERATION_UNSPECIFIED;
         if (was_active && !is_active) op = v1::OPERATION_START;
         if (restore && !was_active && is_active) op = v1::OPERATION_STOP;
@@ -271,10 +264,10 @@ void RunExecutor::Recover() {
         PlannedStep step;
         step.unit = st.unit();
         step.hosts = {host};
-        const std::string id = absl::StrCat("recover-", OpVerb(op), "-", st.unit());
+        const std::string id = absl::StrCat("recover-", OperationName(op), "-", st.unit());
         Emit(host, st.unit(), id,
              absl::StrCat("recovery: ", st.unit(), " was ", it->second.active_state(), " before the run and is ",
-                          st.active_state(), " now; ", OpVerb(op), "ing it"),
+                          st.active_state(), " now; ", OperationName(op), "ing it"),
              "warn");
         HostStepResult r = RunOnHost(step, host, op, {}, id, /*restore_stopped=*/op == v1::OPERATION_STOP);
         std::lock_guard<std::mutex> lock(mu_);

@@ -13,17 +13,8 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 tb=$repo/tests/testbed
 state=$repo/build/bench
 bin=$repo/build/bin
-coord_pid=
-cleanup() {
-  local rc=$?
-  [ -n "$coord_pid" ] && kill "$coord_pid" 2>/dev/null && wait "$coord_pid" 2>/dev/null
-  bash "$tb/testbed.sh" down "$state" >/dev/null || rc=1
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 source "$tb/sls-lib.sh"
+
 sls_up "$state" >/dev/null
 sock=$state/coordinator.sock
 start_coordinator "$state" "$sock" "$state/reports"

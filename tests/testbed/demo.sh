@@ -7,21 +7,8 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 tb=$repo/tests/testbed
 state=$repo/build/demo
 bin=$repo/build/bin
-coord_pid=
-
-cleanup() {
-  local rc=$?
-  if [ -n "$coord_pid" ] && kill -0 "$coord_pid" 2>/dev/null; then
-    kill "$coord_pid"; wait "$coord_pid" 2>/dev/null || true
-  fi
-  echo "== tearing the test bed down"
-  bash "$tb/testbed.sh" down "$state" || rc=1
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 source "$tb/sls-lib.sh"
+
 echo "== bringing up test hosts api, cerebro, panel"
 sls_up "$state"
 

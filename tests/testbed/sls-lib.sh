@@ -1,5 +1,18 @@
-# Shared by demo.sh and bench.sh (sourced): bring the SLS test bed up, start a coordinator.
-# Callers set: repo, tb (tests/testbed), bin (build/bin); coord_pid is set for their cleanup.
+# Shared by demo.sh and bench.sh (sourced): bring the SLS test bed up, start a coordinator, and
+# tear both down on exit, also on failure or Ctrl-C.
+# Callers set: tb (tests/testbed), bin (build/bin), state (test-bed state dir) before sourcing.
+
+coord_pid=
+sls_cleanup() {
+  local rc=$?
+  if [ -n "$coord_pid" ] && kill -0 "$coord_pid" 2>/dev/null; then
+    kill "$coord_pid"; wait "$coord_pid" 2>/dev/null || true
+  fi
+  bash "$tb/testbed.sh" down "$state" >&2 || rc=1
+  exit $rc
+}
+trap sls_cleanup EXIT
+trap 'exit 130' INT TERM
 
 # sls_up STATE: fresh payload, hosts api/cerebro/panel up, every agent and unit ready.
 sls_up() {
