@@ -281,81 +281,79 @@ grpc::ServerUnaryReactor* CoordinatorService::Health(grpc::CallbackServerContext
   return reactor;
 }
 
+namespace {
+
+// Rewrites a journal snapshot of a run whose coordinator died as an interrupted run.
+void MarkInterrupted(v1::Report* report) {
+  report->set_outcome(v1::RUN_INTERRUPTED);
+  std::string running_step;
+  for (auto& s : *report->mutable_steps()) {
+    if (s.status() == v1::STEP_RUNNING) {
+      running_step = s.id();
+      s.set_status(v1::STEP_FAILED);
+      s.set_reason("interrupted: the coordinator stopped during this step");
+    } else if (s.status() == v1::STEP_NOT_RUN) {
+      s.set_reason("not run: the coordinator stopped before this step");
+    }
+  }
+  report->set_summary(absl::StrCat("INTERRUPTED: the coordinator stopped during the run",
+                                   running_step.empty() ? "" : " (in step " + running_step + ")",
+                                   "; the agents finish their step and restore units they held when the lease expires"));
+}
+
+// Asks each host's agent how its units are now and what it did on its own for the run; waits
+// (up to two half-leases) while an agent still holds the run, so its own restores are included.
+void ReconcileWithAgents(const Config& config, v1::Report* report) {
+  std::map<std::string, std::vector<std::string>> units;
+  for (const auto& st : report->initial_state()) units[st.host()].push_back(st.unit());
+  for (const auto& [host, list] : units) {
+    const HostConfig* h = config.FindHost(host);
+    if (h == nullptr) continue;
+    auto client = GrpcAgentClient::Create(config, *h);
+    if (!client.ok()) continue;
+    v1::GetStateRequest req;
+    for (const auto& u : list) req.add_units(u);
+    absl::StatusOr<v1::GetStateResponse> st = (*client)->GetState(req);
+    for (int wait = 0; wait < 2 && st.ok() && st->held_by_run() == report->run_id(); ++wait) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(config.defaults.lease_ms / 2));
+      st = (*client)->GetState(req);
+    }
+    if (!st.ok()) {
+      report->add_errors(absl::StrCat("reconcile: ", st.status().message()));
+      continue;
+    }
+    AddAgentState(*st, report);
+  }
+}
+
+}  // namespace
+
 void CoordinatorService::RecoverInterruptedRuns() {
   if (options_.state_dir.empty()) return;
   std::error_code ec;
   const std::string dir = options_.state_dir + "/runs";
   if (!std::filesystem::is_directory(dir, ec)) return;
-  auto log = GetLogger("coordinator");
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string path = entry.path().string();
     if (entry.path().extension() != ".json") continue;
-    auto text = ReadFile(path);
+    auto text = ReadFile(entry.path().string());
     v1::Report report;
     if (!text.ok() || !google::protobuf::util::JsonStringToMessage(*text, &report).ok()) continue;
-    if (report.outcome() != v1::RUN_RUNNING) {
-      std::lock_guard<std::mutex> lock(mu_);
-      reports_[report.run_id()] = report;
-      continue;
-    }
-    report.set_outcome(v1::RUN_INTERRUPTED);
-    std::string running_step;
-    for (auto& s : *report.mutable_steps()) {
-      if (s.status() == v1::STEP_RUNNING) {
-        running_step = s.id();
-        s.set_status(v1::STEP_FAILED);
-        s.set_reason("interrupted: the coordinator stopped during this step");
-      } else if (s.status() == v1::STEP_NOT_RUN) {
-        s.set_reason("not run: the coordinator stopped before this step");
-      }
-    }
-    report.set_summary(absl::StrCat("INTERRUPTED: the coordinator stopped during the run",
-                                    running_step.empty() ? "" : " (in step " + running_step + ")",
-                                    "; the agents finish their step and restore units they held when the lease expires"));
-    // Reconcile: ask the agents what they did on their own and how the units are now.
-    auto yaml = ReadFile(dir + "/" + report.run_id() + ".config.yaml");
-    std::string reports_dir = ReportsDir(Config{});
-    {
+    if (report.outcome() == v1::RUN_RUNNING) {
+      MarkInterrupted(&report);
+      auto yaml = ReadFile(dir + "/" + report.run_id() + ".config.yaml");  // only runs with -c have one
       auto config = LoadConfig(yaml.ok() ? *yaml : "", report.config_path());
-      if (!config.ok()) report.add_errors(absl::StrCat("reconcile: ", config.status().message()));
-      if (config.ok()) {
-        reports_dir = ReportsDir(*config);
-        std::map<std::string, std::vector<std::string>> units;
-        for (const auto& st : report.initial_state()) units[st.host()].push_back(st.unit());
-        for (const auto& [host, list] : units) {
-          const HostConfig* h = config->FindHost(host);
-          if (h == nullptr) continue;
-          auto client = GrpcAgentClient::Create(*config, *h);
-          if (!client.ok()) continue;
-          v1::GetStateRequest req;
-          for (const auto& u : list) req.add_units(u);
-          // Wait for the agent's lease to run out so its own restores are in the answer.
-          for (int attempt = 0; attempt < 3; ++attempt) {
-            auto st = (*client)->GetState(req);
-            if (!st.ok()) {
-              report.add_errors(absl::StrCat("reconcile: ", st.status().message()));
-              break;
-            }
-            if (st->held_by_run() == report.run_id() && attempt < 2) {
-              std::this_thread::sleep_for(std::chrono::milliseconds(config->defaults.lease_ms / 2));
-              continue;
-            }
-            for (const auto& u : st->units()) *report.add_final_state() = u;
-            for (const auto& op : st->autonomous_operations())
-              if (op.run_id() == report.run_id()) *report.add_operations() = op;
-            break;
-          }
-        }
-      }
+      if (config.ok()) ReconcileWithAgents(*config, &report);
+      else report.add_errors(absl::StrCat("reconcile: ", config.status().message()));
+      report.set_finished_at_unix_us(RealClock::Get()->NowUnixUs());
+      auto written = WriteReportFiles(ReportsDir(config.ok() ? *config : Config{}), &report);
+      if (!written.ok()) report.add_errors(std::string(written.status().message()));
+      Journal(report);
+      GetLogger("coordinator")->warn("run {} was interrupted; report {}", report.run_id(),
+                                     written.ok() ? *written : "not written");
     }
-    report.set_finished_at_unix_us(RealClock::Get()->NowUnixUs());
-    auto written = WriteReportFiles(reports_dir, &report);
-    if (!written.ok()) report.add_errors(std::string(written.status().message()));
-    Journal(report);
-    log->warn("run {} was interrupted; report {}", report.run_id(), written.ok() ? *written : "not written");
     std::lock_guard<std::mutex> lock(mu_);
     reports_[report.run_id()] = report;
-    latest_run_ = report.run_id();
+    if (report.outcome() == v1::RUN_INTERRUPTED) latest_run_ = report.run_id();
   }
 }
 

@@ -16,6 +16,12 @@ std::string Ms(int64_t us) { return absl::StrFormat("%.1f ms", us / 1000.0); }
 
 }  // namespace
 
+void AddAgentState(const v1::GetStateResponse& state, v1::Report* report) {
+  for (const auto& st : state.units()) *report->add_final_state() = st;
+  for (const auto& op : state.autonomous_operations())
+    if (op.run_id() == report->run_id()) *report->add_operations() = op;
+}
+
 std::string OutcomeName(v1::RunOutcome o) {
   switch (o) {
     case v1::RUN_RUNNING: return "RUNNING";
@@ -335,9 +341,7 @@ void RunExecutor::FinalState() {
         report_.add_errors(absl::StrCat("final state: ", resp.status().message()));
         return;
       }
-      for (const auto& st : resp->units()) *report_.add_final_state() = st;
-      for (const auto& op : resp->autonomous_operations())
-        if (op.run_id() == report_.run_id()) *report_.add_operations() = op;
+      AddAgentState(*resp, &report_);
     });
   }
   for (auto& t : threads) t.join();

@@ -83,6 +83,10 @@ class RunExecutor {
   bool run_over_ = false;
 };
 
+// Adds an agent's answer to a report: the units' states as final state, and what the agent did
+// on its own for this run (lease expiry, restart, work finished after a lost stream).
+void AddAgentState(const v1::GetStateResponse& state, v1::Report* report);
+
 // Outcome name for humans ("SUCCEEDED", "ABORTED"...).
 std::string OutcomeName(v1::RunOutcome o);
 
