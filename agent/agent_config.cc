@@ -1,128 +1,134 @@
 #include "agent_config.h"
 
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "failover/logging.h"
-#include "failover/tls.h"
-#include "yaml-cpp/yaml.h"
+#include "failover/yaml_config.h"
 
 namespace failover::agent {
 namespace {
 
-std::string Where(const std::string& path, const YAML::Node& n, const std::string& field) {
-  return absl::StrCat(path, ":", n.Mark().line + 1, ": ", field);
+absl::StatusOr<std::vector<std::string>> ParseSecretUrls(const YamlFields& f, const YAML::Node& u,
+                                                         const std::string& field) {
+  if (!u.IsSequence() || u.size() == 0) return f.Err(u, field, "must be a non-empty list of URL prefixes");
+  std::vector<std::string> urls;
+  for (const auto& prefix : u) {
+    const std::string p = prefix.as<std::string>();
+    const size_t scheme = p.find("://");
+    if (scheme == std::string::npos || p.find('/', scheme + 3) == std::string::npos)
+      return f.Err(prefix, field, "\"" + p + "\" must be scheme://host[:port]/path-prefix");
+    urls.push_back(p);
+  }
+  return urls;
 }
 
-absl::StatusOr<std::string> Str(const std::string& path, const YAML::Node& n, const std::string& field) {
-  if (!n.IsScalar()) return absl::InvalidArgumentError(absl::StrCat(Where(path, n, field), ": must be a string"));
-  return n.as<std::string>();
-}
-
-absl::StatusOr<std::string> ReadSecret(const std::string& path, const std::string& name, const YAML::Node& n) {
-  if (!n.IsMap()) return absl::InvalidArgumentError(absl::StrCat(Where(path, n, "secrets." + name), ": must be {env: VAR} or {file: PATH} (with optional urls: [prefix, ...])"));
+absl::Status ParseSecrets(const YamlFields& f, const YAML::Node& n, AgentConfig* c) {
+  if (!n.IsMap()) return f.Err(n, "secrets", "must be a mapping of name: {env: VAR} or {file: PATH}");
   for (const auto& kv : n) {
-    const std::string key = kv.first.as<std::string>();
-    if (key != "env" && key != "file" && key != "urls")
-      return absl::InvalidArgumentError(absl::StrCat(Where(path, kv.first, "secrets." + name + "." + key), ": unknown field (env, file, urls)"));
+    const std::string name = kv.first.as<std::string>();
+    const std::string field = "secrets." + name;
+    if (!kv.second.IsMap())
+      return f.Err(kv.second, field, "must be {env: VAR} or {file: PATH} (with optional urls: [prefix, ...])");
+    auto ref = f.Ref(kv.second, field, /*secret=*/true, {"env", "file", "urls"});
+    if (!ref.ok()) return ref.status();
+    c->secret_refs[name] = *ref;
+    std::vector<std::string> urls = DefaultSecretUrls();
+    if (const auto u = kv.second["urls"]) {
+      auto list = ParseSecretUrls(f, u, field + ".urls");
+      if (!list.ok()) return list.status();
+      urls = *list;
+    }
+    c->secret_urls[name] = urls;
   }
-  if (n["env"]) {
-    const std::string var = n["env"].as<std::string>();
-    const char* v = std::getenv(var.c_str());
-    if (v == nullptr || *v == 0)
-      return absl::InvalidArgumentError(absl::StrCat(Where(path, n, "secrets." + name), ": environment variable ", var, " is not set"));
-    return std::string(v);
+  return absl::OkStatus();
+}
+
+absl::Status ParseAllowUnits(const YamlFields& f, const YAML::Node& root, AgentConfig* c) {
+  std::vector<std::string> patterns;
+  if (root["allow_units"]) {
+    auto list = f.StringList(root["allow_units"], "allow_units");
+    if (!list.ok()) return list.status();
+    patterns = *list;
   }
-  if (n["file"]) {
-    const std::string f = n["file"].as<std::string>();
-    std::ifstream in(f);
-    if (!in) return absl::InvalidArgumentError(absl::StrCat(Where(path, n, "secrets." + name), ": cannot read ", f));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string v(absl::StripAsciiWhitespace(ss.str()));
-    if (v.empty()) return absl::InvalidArgumentError(absl::StrCat(Where(path, n, "secrets." + name), ": ", f, " is empty"));
-    return v;
+  auto allow = UnitAllowlist::Create(patterns);
+  if (!allow.ok()) return f.Err(root["allow_units"], "allow_units", std::string(allow.status().message()));
+  c->allowlist = *allow;
+  return absl::OkStatus();
+}
+
+absl::Status ParseTransport(const YamlFields& f, const YAML::Node& root, AgentConfig* c) {
+  if (const auto tls = root["tls"]) {
+    if (absl::Status s = f.CheckKeys(tls, "tls", {"ca", "cert", "key"}); !s.ok()) return s;
+    if (tls["ca"]) c->tls.ca_file = tls["ca"].as<std::string>();
+    if (tls["cert"]) c->tls.cert_file = tls["cert"].as<std::string>();
+    if (tls["key"]) c->tls.key_file = tls["key"].as<std::string>();
   }
-  return absl::InvalidArgumentError(absl::StrCat(Where(path, n, "secrets." + name), ": needs env or file"));
+  if (root["allowed_clients"]) {
+    auto list = f.StringList(root["allowed_clients"], "allowed_clients");
+    if (!list.ok()) return list.status();
+    c->allowed_clients = *list;
+  }
+  if (root["insecure_plaintext"]) {
+    auto v = f.Bool(root["insecure_plaintext"], "insecure_plaintext");
+    if (!v.ok()) return v.status();
+    c->insecure_plaintext = *v;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseSections(const YamlFields& f, const YAML::Node& root, AgentConfig* c) {
+  if (absl::Status s = f.CheckKeys(root, "", {"host", "listen", "allow_units", "secrets", "tls", "allowed_clients",
+                                              "insecure_plaintext", "audit_log", "state_dir"});
+      !s.ok())
+    return s;
+  if (!root["host"]) return f.Err(root, "host", "missing (the host's name)");
+  auto host = f.String(root["host"], "host");
+  if (!host.ok()) return host.status();
+  c->host = *host;
+  if (!root["listen"]) return f.Err(root, "listen", "missing (e.g. 10.0.0.5:7700)");
+  auto listen = f.String(root["listen"], "listen");
+  if (!listen.ok()) return listen.status();
+  c->listen = *listen;
+  if (absl::Status s = ParseAllowUnits(f, root, c); !s.ok()) return s;
+  if (root["secrets"])
+    if (absl::Status s = ParseSecrets(f, root["secrets"], c); !s.ok()) return s;
+  if (absl::Status s = ParseTransport(f, root, c); !s.ok()) return s;
+  if (root["audit_log"]) c->audit_log = root["audit_log"].as<std::string>();
+  if (root["state_dir"]) c->state_dir = root["state_dir"].as<std::string>();
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& yaml, const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ":", e.mark.line + 1, ": YAML syntax error: ", e.msg));
-  }
-  if (!root.IsMap()) return absl::InvalidArgumentError(absl::StrCat(path, ": top level must be a mapping"));
+absl::StatusOr<AgentConfig> ParseAgentConfigText(const std::string& yaml, const std::string& path) {
+  auto root = LoadConfigYaml(yaml, path);
+  if (!root.ok()) return root.status();
+  if (!root->IsMap()) return absl::InvalidArgumentError(absl::StrCat(path, ": top level must be a mapping"));
   AgentConfig c;
   try {
-    static const std::set<std::string> kKnown = {"host", "listen", "allow_units", "secrets", "tls",
-                                                 "allowed_clients", "insecure_plaintext", "audit_log", "state_dir"};
-    for (const auto& kv : root) {
-      const std::string key = kv.first.as<std::string>();
-      if (!kKnown.count(key))
-        return absl::InvalidArgumentError(absl::StrCat(Where(path, kv.first, key), ": unknown field"));
-    }
-    if (!root["host"]) return absl::InvalidArgumentError(absl::StrCat(path, ": host: missing (the host's name)"));
-    auto host = Str(path, root["host"], "host");
-    if (!host.ok()) return host.status();
-    c.host = *host;
-    if (!root["listen"]) return absl::InvalidArgumentError(absl::StrCat(path, ": listen: missing (e.g. 10.0.0.5:7700)"));
-    auto listen = Str(path, root["listen"], "listen");
-    if (!listen.ok()) return listen.status();
-    c.listen = *listen;
-    std::vector<std::string> patterns;
-    if (root["allow_units"]) {
-      if (!root["allow_units"].IsSequence())
-        return absl::InvalidArgumentError(absl::StrCat(Where(path, root["allow_units"], "allow_units"), ": must be a list"));
-      for (const auto& p : root["allow_units"]) patterns.push_back(p.as<std::string>());
-    }
-    auto list = UnitAllowlist::Create(patterns);
-    if (!list.ok())
-      return absl::InvalidArgumentError(absl::StrCat(Where(path, root["allow_units"], "allow_units"), ": ", list.status().message()));
-    c.allowlist = *list;
-    if (root["secrets"]) {
-      for (const auto& kv : root["secrets"]) {
-        const std::string name = kv.first.as<std::string>();
-        auto v = ReadSecret(path, name, kv.second);
-        if (!v.ok()) return v.status();
-        RegisterSecret(*v);
-        c.secrets[name] = *v;
-        std::vector<std::string> urls = DefaultSecretUrls();
-        if (const auto u = kv.second["urls"]) {
-          if (!u.IsSequence() || u.size() == 0)
-            return absl::InvalidArgumentError(absl::StrCat(Where(path, u, "secrets." + name + ".urls"), ": must be a non-empty list of URL prefixes"));
-          urls.clear();
-          for (const auto& prefix : u) {
-            const std::string p = prefix.as<std::string>();
-            const size_t scheme = p.find("://");
-            if (scheme == std::string::npos || p.find('/', scheme + 3) == std::string::npos)
-              return absl::InvalidArgumentError(absl::StrCat(Where(path, prefix, "secrets." + name + ".urls"), ": \"", p,
-                                                             "\" must be scheme://host[:port]/path-prefix"));
-            urls.push_back(p);
-          }
-        }
-        c.secret_urls[name] = urls;
-      }
-    }
-    if (const auto tls = root["tls"]) {
-      if (tls["ca"]) c.tls.ca_file = tls["ca"].as<std::string>();
-      if (tls["cert"]) c.tls.cert_file = tls["cert"].as<std::string>();
-      if (tls["key"]) c.tls.key_file = tls["key"].as<std::string>();
-    }
-    if (root["allowed_clients"])
-      for (const auto& p : root["allowed_clients"]) c.allowed_clients.push_back(p.as<std::string>());
-    if (root["insecure_plaintext"]) c.insecure_plaintext = root["insecure_plaintext"].as<bool>();
-    if (root["audit_log"]) c.audit_log = root["audit_log"].as<std::string>();
-    if (root["state_dir"]) c.state_dir = root["state_dir"].as<std::string>();
+    if (absl::Status s = ParseSections(YamlFields(path), *root, &c); !s.ok()) return s;
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(path, ":", e.mark.line + 1, ": ", e.msg));
   }
+  return c;
+}
+
+absl::Status ResolveAgentSecrets(const std::map<std::string, std::string>& env, AgentConfig* c) {
+  for (const auto& [name, ref] : c->secret_refs) {
+    auto v = ResolveValueRef(ref, env);
+    if (!v.ok()) return v.status();
+    RegisterSecret(*v);
+    c->secrets[name] = *v;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& yaml, const std::string& path) {
+  auto c = ParseAgentConfigText(yaml, path);
+  if (!c.ok()) return c.status();
+  if (absl::Status s = ResolveAgentSecrets(ProcessEnvironment(), &*c); !s.ok()) return s;
   return c;
 }
 

@@ -6,7 +6,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "failover/tls.h"
+#include "failover/secret_ref.h"
+#include "failover/tls_files.h"
 #include "failover/unit_name.h"
 #include "failover/v1/agent.pb.h"
 
@@ -16,7 +17,8 @@ struct AgentConfig {
   std::string host;                 // host name used in reports
   std::string listen;               // e.g. "10.77.0.11:7700"
   UnitAllowlist allowlist;          // default deny
-  std::map<std::string, std::string> secrets;  // name -> value (read from env or file at load)
+  std::map<std::string, ValueRef> secret_refs;  // name -> {env: VAR} or {file: PATH}, as written
+  std::map<std::string, std::string> secrets;   // name -> value (ResolveAgentSecrets reads them)
   // name -> URL prefixes the secret may be sent to (default: this host's loopback only).
   std::map<std::string, std::vector<std::string>> secret_urls;
   TlsFiles tls;                     // mTLS; required unless insecure_plaintext
@@ -26,7 +28,13 @@ struct AgentConfig {
   std::string state_dir;            // lease table lives here ("" = no persistence)
 };
 
-// Parses the YAML text; errors name `path`, the line and the field.
+// Parses the YAML text without reading files or the environment (secret_refs only); errors are
+// "path:line: field: what (fix)".
+absl::StatusOr<AgentConfig> ParseAgentConfigText(const std::string& yaml, const std::string& path);
+// Reads every secret reference (env from `env`, files from disk) into secrets and registers the
+// values for redaction.
+absl::Status ResolveAgentSecrets(const std::map<std::string, std::string>& env, AgentConfig* config);
+// ParseAgentConfigText, then ResolveAgentSecrets with the process environment.
 absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& yaml, const std::string& path);
 absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path);
 // Cross-field rules: TLS set unless insecure_plaintext; plaintext only on loopback; at least one

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "failover/event_stream.h"
 #include "failover/logging.h"
+#include "failover/tls.h"
 
 namespace failover::agent {
 namespace {
@@ -123,13 +124,8 @@ grpc::ServerUnaryReactor* AgentService::Probe(grpc::CallbackServerContext* ctx, 
   if (req->probes_size() > kMaxProbesPerRequest)
     return FinishNow(ctx, absl::InvalidArgumentError(absl::StrCat("at most ", kMaxProbesPerRequest, " probes")));
   for (const auto& p : req->probes()) {
-    if (absl::Status s = ValidateProbeSpec(p); !s.ok()) return FinishNow(ctx, s);
+    if (absl::Status s = ValidateProbeSpec(p, config_.allowlist); !s.ok()) return FinishNow(ctx, s);
     if (absl::Status s = CheckSecretUse(config_, p); !s.ok()) return FinishNow(ctx, s);
-    if (p.kind_case() == v1::ProbeSpec::kUnit) {
-      if (absl::Status s = config_.allowlist.Check(p.unit().unit()); !s.ok()) return FinishNow(ctx, s);
-      if (!p.unit().result_unit().empty())
-        if (absl::Status s = config_.allowlist.Check(p.unit().result_unit()); !s.ok()) return FinishNow(ctx, s);
-    }
   }
   return FinishOnWorker(ctx, [this, req, resp]() {
     for (const auto& p : req->probes()) *resp->add_results() = probes_->Run(p);

@@ -6,8 +6,9 @@
 #include "agent/agent_config.h"
 #include "agent/agent_service.h"
 #include "agent/dbus_systemd_manager.h"
+#include "common/probe_runner.h"
 #include "failover/logging.h"
-#include "failover/probe.h"
+#include "failover/tls.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
     log->error("{}", systemd.status().message());
     return 1;
   }
-  LocalProbeRunner probes(config->host, config->secrets, systemd->get());
+  LocalProbeRunner probes(config->host, config->secrets, systemd->get(), RealClock::Get());
   std::string lease_file;
   if (!config->state_dir.empty()) {
     std::filesystem::create_directories(config->state_dir);

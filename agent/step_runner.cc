@@ -42,12 +42,7 @@ absl::Status ValidateExecuteRequest(const v1::ExecuteRequest& req, const UnitAll
   if (req.probes_size() > kMaxProbesPerRequest)
     return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxProbesPerRequest, " probes per step"));
   for (const auto& p : req.probes()) {
-    if (absl::Status s = ValidateProbeSpec(p); !s.ok()) return s;
-    if (p.kind_case() == v1::ProbeSpec::kUnit) {
-      if (absl::Status s = allowlist.Check(p.unit().unit()); !s.ok()) return s;
-      if (!p.unit().result_unit().empty())
-        if (absl::Status s = allowlist.Check(p.unit().result_unit()); !s.ok()) return s;
-    }
+    if (absl::Status s = ValidateProbeSpec(p, allowlist); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

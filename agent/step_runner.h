@@ -11,6 +11,7 @@
 #include "agent/host_lease.h"
 #include "failover/clock.h"
 #include "failover/probe.h"
+#include "failover/probe_spec.h"
 #include "failover/systemd_manager.h"
 #include "failover/unit_name.h"
 #include "failover/v1/agent.pb.h"

@@ -1,4 +1,4 @@
-#include "failover/probe.h"
+#include "common/probe_runner.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -14,12 +14,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "failover/logging.h"
-#include "failover/unit_name.h"
 
 namespace failover {
 namespace {
-
-constexpr uint32_t kMaxProbeMs = 10 * 60 * 1000;
 
 size_t DiscardBody(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }
 
@@ -64,59 +61,6 @@ std::string TcpConnectOnce(const std::string& host, uint32_t port, uint32_t time
 }
 
 }  // namespace
-
-absl::Status ValidateProbeSpec(const v1::ProbeSpec& spec) {
-  const std::string where = absl::StrCat("probe \"", spec.name().substr(0, 64), "\"");
-  if (spec.name().empty() || spec.name().size() > 128)
-    return absl::InvalidArgumentError("probe name must be 1..128 characters");
-  if (spec.timeout_ms() == 0 || spec.timeout_ms() > kMaxProbeMs)
-    return absl::InvalidArgumentError(absl::StrCat(where, ": timeout_ms must be 1..", kMaxProbeMs));
-  if (spec.deadline_ms() > kMaxProbeMs)
-    return absl::InvalidArgumentError(absl::StrCat(where, ": deadline_ms must be at most ", kMaxProbeMs));
-  if (spec.interval_ms() > kMaxProbeMs)
-    return absl::InvalidArgumentError(absl::StrCat(where, ": interval_ms must be at most ", kMaxProbeMs));
-  switch (spec.kind_case()) {
-    case v1::ProbeSpec::kHttp: {
-      const auto& h = spec.http();
-      if (!(absl::StartsWith(h.url(), "http://") || absl::StartsWith(h.url(), "https://")) ||
-          h.url().size() > 2048)
-        return absl::InvalidArgumentError(absl::StrCat(where, ": url must start with http:// or https:// (",
-                                                       "at most 2048 characters)"));
-      for (char c : h.url())
-        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
-          return absl::InvalidArgumentError(absl::StrCat(where, ": url contains whitespace or control bytes"));
-      {
-        // No user:password@ in the authority: it would hide the real host from a prefix check.
-        const size_t start = h.url().find("://") + 3;
-        const size_t end = h.url().find_first_of("/?#", start);
-        if (h.url().substr(start, end == std::string::npos ? std::string::npos : end - start).find('@') !=
-            std::string::npos)
-          return absl::InvalidArgumentError(absl::StrCat(where, ": url must not carry a user name or password"));
-      }
-      if (h.expect_status() != 0 && (h.expect_status() < 100 || h.expect_status() > 599))
-        return absl::InvalidArgumentError(absl::StrCat(where, ": expect_status must be 100..599"));
-      if (h.bearer_secret().size() > 128)
-        return absl::InvalidArgumentError(absl::StrCat(where, ": bearer_secret name too long"));
-      return absl::OkStatus();
-    }
-    case v1::ProbeSpec::kTcp:
-      if (spec.tcp().host().empty() || spec.tcp().host().size() > 253 || spec.tcp().port() == 0 ||
-          spec.tcp().port() > 65535)
-        return absl::InvalidArgumentError(absl::StrCat(where, ": tcp needs a host and a port 1..65535"));
-      return absl::OkStatus();
-    case v1::ProbeSpec::kUnit: {
-      absl::Status s = ValidateUnitName(spec.unit().unit());
-      if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": ", s.message()));
-      if (!spec.unit().result_unit().empty()) {
-        s = ValidateUnitName(spec.unit().result_unit());
-        if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": result_unit: ", s.message()));
-      }
-      return absl::OkStatus();
-    }
-    default:
-      return absl::InvalidArgumentError(absl::StrCat(where, ": no kind (http, tcp or unit) set"));
-  }
-}
 
 HttpAttempt HttpGetOnce(const std::string& url, uint32_t expect_status, const std::string& bearer_token,
                         uint32_t timeout_ms) {

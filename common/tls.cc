@@ -69,11 +69,6 @@ std::string PeerIdentity(const grpc::ServerContextBase& ctx) {
   return "";
 }
 
-bool IsLoopbackOrUnixAddress(const std::string& address) {
-  return absl::StartsWith(address, "unix:") || absl::StartsWith(address, "127.") ||
-         absl::StartsWith(address, "localhost:") || absl::StartsWith(address, "[::1]:");
-}
-
 grpc::ChannelArguments DefaultChannelArguments(const std::string& ssl_target_override) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);

@@ -44,8 +44,11 @@ absl::Status Validate(std::string_view name, bool allow_glob) {
   const std::string_view prefix = name.substr(0, dot);
   const size_t at = prefix.find('@');
   if (at == 0) return absl::InvalidArgumentError(absl::StrCat("unit name \"", shown, "\" starts with '@'"));
-  if (at == std::string_view::npos && prefix.find('@') != std::string_view::npos)
-    return absl::InvalidArgumentError(absl::StrCat("unit name \"", shown, "\" is malformed"));
+  // "name@.service" is a template: systemd can neither start nor stop it, only its instances.
+  if (!allow_glob && at != std::string_view::npos && at + 1 == prefix.size())
+    return absl::InvalidArgumentError(absl::StrCat("unit name \"", shown, "\" is a template without an instance; name ",
+                                                   "an instance (e.g. \"", std::string(prefix), "1.",
+                                                   std::string(type), "\")"));
   return absl::OkStatus();
 }
 

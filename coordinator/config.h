@@ -1,13 +1,17 @@
-// The coordinator's failover config (YAML): hosts, services and their order, probes, the
-// global health check, defaults and policies. Parsing is pure; errors name file, line, field.
+// The coordinator's failover config: hosts, services and their order, probes, the global health
+// check, defaults and policies. The types need no YAML and no gRPC (the planner links none);
+// ParseConfig lives in config_parse.cc. Parsing is pure and records {env:}/{file:} references;
+// ResolveConfigSecrets reads them. Errors are "file:line: field: what (fix)".
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "failover/tls.h"
+#include "failover/secret_ref.h"
+#include "failover/tls_files.h"
 #include "failover/v1/agent.pb.h"
 
 namespace failover::coordinator {
@@ -39,6 +43,9 @@ struct GuardConfig {
 // The seed's healthcheck.py: GET API_BASE + path with PANEL_TOKEN, from the coordinator.
 struct HealthCheckConfig {
   bool enabled = false;
+  ValueRef api_base;                 // as written: {env: API_BASE, default: ...} or a literal
+  std::string path = "/health";
+  std::optional<ValueRef> token_ref;  // {env: VAR} or {file: PATH}
   std::string url;         // resolved API_BASE + path
   std::string token;       // resolved secret value ("" = none); never logged
   uint32_t expect_status = 200;
@@ -84,7 +91,13 @@ struct Config {
 // --config (see OverlayCoordinatorSettings).
 enum class ConfigSource { kCoordinator, kRequest };
 
-// Parses config text. `env` resolves {env: VAR} references (tests pass their own).
+// Parses config text without reading files or the environment: references stay unresolved.
+absl::StatusOr<Config> ParseConfigText(const std::string& yaml, const std::string& path,
+                                       ConfigSource source = ConfigSource::kCoordinator);
+// Reads the references ParseConfigText recorded (health_check.api_base and token) from `env` and
+// files, registers the token for redaction and checks the resulting health-check URL.
+absl::Status ResolveConfigSecrets(const std::map<std::string, std::string>& env, Config* config);
+// ParseConfigText, then ResolveConfigSecrets. `env` resolves {env: VAR} (tests pass their own).
 absl::StatusOr<Config> ParseConfig(const std::string& yaml, const std::string& path,
                                    const std::map<std::string, std::string>& env,
                                    ConfigSource source = ConfigSource::kCoordinator);

@@ -15,7 +15,7 @@
 #include "coordinator/run_executor.h"
 #include "failover/event_stream.h"
 #include "failover/logging.h"
-#include "failover/probe.h"
+#include "common/probe_runner.h"
 #include "failover/tls.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -46,7 +46,7 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, const absl
 std::unique_ptr<ProbeRunner> CoordinatorProbeRunner(const Config& config) {
   std::map<std::string, std::string> secrets;
   if (!config.health_check.token.empty()) secrets[kHealthCheckSecret] = config.health_check.token;
-  return std::make_unique<LocalProbeRunner>("coordinator", secrets, nullptr);
+  return std::make_unique<LocalProbeRunner>("coordinator", secrets, nullptr, RealClock::Get());
 }
 
 constexpr size_t kMaxConfigBytes = 1 << 20;

@@ -6,6 +6,7 @@
 #include "coordinator/config.h"
 #include "failover/agent_client.h"
 #include "failover/v1/agent.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
 
 namespace failover::coordinator {
 

@@ -6,7 +6,7 @@
 #include "agent/step_runner.h"
 #include "coordinator/config.h"
 #include "coordinator/planner.h"
-#include "failover/probe.h"
+#include "failover/probe_spec.h"
 #include "failover/v1/agent.pb.h"
 #include "failover/v1/coordinator.pb.h"
 
