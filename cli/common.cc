@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "failover/config_text.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace failover::cli {
@@ -30,6 +31,11 @@ bool BuildRunRequest(const RunFlags& f, v1::RunRequest* req) {
     }
     std::stringstream ss;
     ss << in.rdbuf();
+    if (ss.str().size() > kMaxConfigBytes) {
+      std::cerr << "failoverctl: config " << f.config_path << " is " << ss.str().size() << " bytes; the limit is "
+                << kMaxConfigBytes << " bytes (1 MiB): shorten it\n";
+      return false;
+    }
     req->set_config_yaml(ss.str());
     req->set_config_path(f.config_path);
   }

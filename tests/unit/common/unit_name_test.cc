@@ -47,3 +47,19 @@ TEST(UnitAllowlist, RefusesPatternsThatCannotBeUnitNames) {
 
 }  // namespace
 }  // namespace failover
+
+namespace failover {
+namespace {
+
+TEST(UnitName, RefusesATemplateWithoutAnInstance) {
+  absl::Status s = ValidateUnitName("sls-bot@.service");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("is a template without an instance"), std::string::npos) << s;
+  EXPECT_TRUE(ValidateUnitName("sls-bot@1.service").ok());
+  auto list = UnitAllowlist::Create({"sls-*.service"});
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->Check("sls-bot@.service").code(), absl::StatusCode::kInvalidArgument) << "the agent refuses it too";
+}
+
+}  // namespace
+}  // namespace failover

@@ -134,6 +134,79 @@ TEST(Config, ARequestConfigMayNotUseEnvOrFileReferences) {
   EXPECT_NE(c.status().message().find("not allowed in a config sent with a request"), std::string::npos) << c.status();
 }
 
+std::string ErrorOf(const std::string& yaml) {
+  auto c = Parse(yaml);
+  EXPECT_FALSE(c.ok()) << yaml;
+  return c.ok() ? "" : std::string(c.status().message());
+}
+
+TEST(Config, RefusesASecondDefaultsSectionNamingBothLines) {
+  EXPECT_EQ(ErrorOf(kGood + std::string("defaults:\n  mode: stop-all\n")),
+            "sls.yaml:24: defaults: appears twice in one mapping (lines 1 and 24); keep one");
+}
+
+TEST(Config, RefusesARepeatedOrderNamingBothLines) {
+  EXPECT_EQ(ErrorOf(kGood + std::string("order: [sls-api]\n")),
+            "sls.yaml:24: order: appears twice in one mapping (lines 16 and 24); keep one");
+}
+
+TEST(Config, RefusesAKeyTwiceInOneMapNamingBothLines) {
+  EXPECT_EQ(ErrorOf(Replace(kGood, "  - name: sls-bot\n", "  - name: sls-bot\n    name: sls-api\n")),
+            "sls.yaml:11: name: appears twice in one mapping (lines 10 and 11); keep one");
+  EXPECT_NE(ErrorOf(Replace(kGood, "max_parallel: 2", "max_parallel: 2\n  max_parallel: 9")).find("(lines 3 and 4)"),
+            std::string::npos);
+}
+
+TEST(Config, RefusesInvalidUtf8InANameAProbeNameOrACommentWithFileAndLine) {
+  EXPECT_NE(ErrorOf(Replace(kGood, "- name: sls-bot", "- name: sls-b\xf6t")).find("sls.yaml:10: invalid UTF-8"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Replace(kGood, "name: api-health", "name: api-h\xc3")).find("sls.yaml:13: invalid UTF-8"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Replace(kGood, "hosts:\n", "hosts:  # h\xf4\xf4te\n")).find("sls.yaml:6: invalid UTF-8"),
+            std::string::npos);
+}
+
+TEST(Config, RefusesServiceNamesAndUnitsTheAgentsWouldRefuse) {
+  EXPECT_NE(ErrorOf(Replace(kGood, "  - name: sls-bot\n", "  - name: SLS Bot\n    unit: sls-bot.service\n"))
+                .find("sls.yaml:10: services[0].name: service names may hold only letters"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Replace(kGood, "  - name: sls-bot\n", "  - name: sls-bot\n    unit: sls-bot@.service\n"))
+                .find("sls.yaml:11: services[0].unit: unit name \"sls-bot@.service\" is a template"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Replace(kGood, "sls-api.service, sls-bot.service]", "sls-api.service, sls-bot@.service]"))
+                .find("sls.yaml:7: hosts.api.units: unit name \"sls-bot@.service\" is a template"),
+            std::string::npos);
+}
+
+TEST(Config, RefusesATenMegabyteValueAtParseTime) {
+  const std::string error = ErrorOf(kGood + std::string("reports_dir: ") + std::string(10 << 20, 'x') + "\n");
+  EXPECT_EQ(error.rfind("sls.yaml: the config is ", 0), 0u) << error.substr(0, 200);
+  EXPECT_NE(error.find("the limit is 1048576 bytes (1 MiB)"), std::string::npos) << error.substr(0, 200);
+  auto request = ParseConfig(std::string(2 << 20, '#'), "req.yaml", {}, ConfigSource::kRequest);
+  ASSERT_FALSE(request.ok());
+  EXPECT_NE(request.status().message().find("the limit is 1048576 bytes (1 MiB)"), std::string::npos);
+}
+
+TEST(Config, ParsingRecordsReferencesWithoutReadingThem) {
+  auto c = ParseConfigText(Replace(kGood, "{env: PANEL_TOKEN}", "{file: /nonexistent/panel_token}"), "sls.yaml");
+  ASSERT_TRUE(c.ok()) << c.status() << " (parsing must not read files or the environment)";
+  EXPECT_TRUE(c->health_check.token.empty());
+  EXPECT_TRUE(c->health_check.url.empty());
+  ASSERT_TRUE(c->health_check.token_ref.has_value());
+  EXPECT_EQ(c->health_check.token_ref->kind, ValueRef::Kind::kFile);
+  EXPECT_EQ(c->health_check.token_ref->where, "sls.yaml:19: health_check.token");
+  absl::Status s = ResolveConfigSecrets({}, &*c);
+  EXPECT_EQ(s.message(), "sls.yaml:19: health_check.token: cannot read /nonexistent/panel_token");
+}
+
+TEST(Config, ResolveFillsTheHealthCheckUrlAndToken) {
+  auto c = ParseConfigText(kGood, "sls.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(ResolveConfigSecrets({{"API_BASE", "http://10.0.0.9:8080/"}, {"PANEL_TOKEN", "tok-123456"}}, &*c).ok());
+  EXPECT_EQ(c->health_check.url, "http://10.0.0.9:8080/health");
+  EXPECT_EQ(c->health_check.token, "tok-123456");
+}
+
 TEST(Config, SyntaxErrorNamesTheLine) {
   auto c = Parse("hosts:\n  api: {agent: [\n");
   ASSERT_FALSE(c.ok());
