@@ -60,6 +60,41 @@ std::string TcpConnectOnce(const std::string& host, uint32_t port, uint32_t time
   return err;
 }
 
+// One look at a unit (and its result unit): healthy when in the expected state.
+HttpAttempt UnitOnce(SystemdManager* systemd, const v1::UnitProbe& u) {
+  HttpAttempt a;
+  if (systemd == nullptr) {
+    a.detail = "unit probes are not available";
+    return a;
+  }
+  const std::string want = u.expect_active_state().empty() ? "active" : u.expect_active_state();
+  auto st = systemd->GetUnitState(u.unit());
+  if (!st.ok()) {
+    a.detail = std::string(st.status().message());
+    return a;
+  }
+  if (st->active_state() != want) {
+    a.detail = absl::StrCat(u.unit(), " is ", st->active_state(), "/", st->sub_state(), " (expected ", want, ")");
+    return a;
+  }
+  if (!u.result_unit().empty()) {
+    auto rs = systemd->GetUnitState(u.result_unit());
+    if (!rs.ok()) {
+      a.detail = std::string(rs.status().message());
+      return a;
+    }
+    // A service that never ran has Result "success" too; that is not an incident.
+    if (rs->result() != "success") {
+      a.detail = absl::StrCat(u.result_unit(), " last result is ", rs->result(), " (exit status ",
+                              rs->exec_main_status(), ")");
+      return a;
+    }
+  }
+  a.healthy = true;
+  a.detail = absl::StrCat(u.unit(), " is ", st->active_state(), "/", st->sub_state());
+  return a;
+}
+
 }  // namespace
 
 HttpAttempt HttpGetOnce(const std::string& url, uint32_t expect_status, const std::string& bearer_token,
@@ -126,39 +161,9 @@ HttpAttempt LocalProbeRunner::Once(const v1::ProbeSpec& spec) {
       a.detail = a.healthy ? "connected" : err;
       break;
     }
-    case v1::ProbeSpec::kUnit: {
-      if (systemd_ == nullptr) {
-        a.detail = "unit probes are not available";
-        break;
-      }
-      const auto& u = spec.unit();
-      const std::string want = u.expect_active_state().empty() ? "active" : u.expect_active_state();
-      auto st = systemd_->GetUnitState(u.unit());
-      if (!st.ok()) {
-        a.detail = std::string(st.status().message());
-        break;
-      }
-      if (st->active_state() != want) {
-        a.detail = absl::StrCat(u.unit(), " is ", st->active_state(), "/", st->sub_state(), " (expected ", want, ")");
-        break;
-      }
-      if (!u.result_unit().empty()) {
-        auto rs = systemd_->GetUnitState(u.result_unit());
-        if (!rs.ok()) {
-          a.detail = std::string(rs.status().message());
-          break;
-        }
-        // A service that never ran has Result "success" too; that is not an incident.
-        if (rs->result() != "success") {
-          a.detail = absl::StrCat(u.result_unit(), " last result is ", rs->result(), " (exit status ",
-                                  rs->exec_main_status(), ")");
-          break;
-        }
-      }
-      a.healthy = true;
-      a.detail = absl::StrCat(u.unit(), " is ", st->active_state(), "/", st->sub_state());
+    case v1::ProbeSpec::kUnit:
+      a = UnitOnce(systemd_, spec.unit());
       break;
-    }
     default:
       a.detail = "no probe kind";
   }
