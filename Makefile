@@ -31,7 +31,8 @@ test: build
 	$(MAKE) --no-print-directory sanitize
 	$(MAKE) --no-print-directory fuzz
 
-# Unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (gcc).
+# Unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (gcc). `unit_tests` builds every
+# unit test binary (common, agent, planner, coordinator) and failoverctl; ctest -L unit runs them all.
 sanitize: deps
 	@cmake -S . -B build-asan -DFAILOVER_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build build-asan -j$(JOBS) --target unit_tests
