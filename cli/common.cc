@@ -31,9 +31,9 @@ bool BuildRunRequest(const RunFlags& f, v1::RunRequest* req) {
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    if (ss.str().size() > kMaxConfigBytes) {
-      std::cerr << "failoverctl: config " << f.config_path << " is " << ss.str().size() << " bytes; the limit is "
-                << kMaxConfigBytes << " bytes (1 MiB): shorten it\n";
+    // Size bound and UTF-8 here, not at the transport: gRPC would refuse either without saying why.
+    if (absl::Status s = CheckConfigText(ss.str(), f.config_path); !s.ok()) {
+      std::cerr << "failoverctl: " << s.message() << "\n";
       return false;
     }
     req->set_config_yaml(ss.str());
