@@ -6,7 +6,10 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "coordinator/agent_client_factory.h"
+#include "coordinator/config_holder.h"
 #include "coordinator/coordinator_service.h"
+#include "coordinator/run_store.h"
 #include "failover/logging.h"
 #include "failover/tls.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -16,14 +19,16 @@ int main(int argc, char** argv) {
   using namespace failover;
   CLI::App app{"failover-coordinator: sequences failovers across hosts' agents"};
   coordinator::CoordinatorOptions options;
+  std::string config_path;
+  std::string state_dir;
   std::string listen = "unix:/run/failover/coordinator.sock";
   TlsFiles tls;
   std::string socket_mode = "0660";
-  app.add_option("-c,--config", options.default_config_path, "default failover config (YAML)");
+  app.add_option("-c,--config", config_path, "the failover config (YAML); read at start and on SIGHUP");
   app.add_option("--listen", listen, "unix:PATH (default) or host:port (TCP requires --tls-*)");
   app.add_option("--socket-mode", socket_mode, "permissions of the unix socket: who may run failovers");
   app.add_option("--reports-dir", options.reports_dir, "where reports go (overrides the config's reports_dir)");
-  app.add_option("--state-dir", options.state_dir, "journal of runs (survives a coordinator crash)");
+  app.add_option("--state-dir", state_dir, "journal of runs (survives a coordinator crash)");
   app.add_option("--tls-ca", tls.ca_file, "CA that signs failoverctl client certificates (TCP only)");
   app.add_option("--tls-cert", tls.cert_file, "server certificate (TCP only)");
   app.add_option("--tls-key", tls.key_file, "server key (TCP only)");
@@ -31,6 +36,16 @@ int main(int argc, char** argv) {
                  "certificate names allowed to drive the coordinator over TCP (e.g. operator)");
   CLI11_PARSE(app, argc, argv);
   auto log = GetLogger("coordinator");
+  // The own config is parsed once here: a coordinator with a bad config refuses to start.
+  if (config_path.empty()) {
+    log->error("--config is required: the coordinator reads its failover config at start (and again on SIGHUP)");
+    return 2;
+  }
+  auto holder = coordinator::ConfigHolder::Load(config_path);
+  if (!holder.ok()) {
+    log->error("{}", holder.status().message());
+    return 2;
+  }
 
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
   const bool unix_socket = listen.rfind("unix:", 0) == 0;
@@ -51,9 +66,10 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
     std::filesystem::remove(path, ec);  // a stale socket from a previous process
   }
-  if (!options.state_dir.empty()) std::filesystem::create_directories(options.state_dir + "/runs");
-
-  coordinator::CoordinatorService service(options);
+  coordinator::FileRunStore runs(state_dir);
+  coordinator::HostClaims claims;
+  coordinator::GrpcAgentClientFactory agents;
+  coordinator::CoordinatorService service(options, {holder->get(), &agents, &runs, &claims, RealClock::Get()});
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -74,9 +90,19 @@ int main(int argc, char** argv) {
   std::thread([&service] { service.RecoverInterruptedRuns(); }).detach();
 
   static std::atomic<bool> stop{false};
+  static std::atomic<bool> reload{false};
   std::signal(SIGTERM, [](int) { stop = true; });
   std::signal(SIGINT, [](int) { stop = true; });
-  while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::signal(SIGHUP, [](int) { reload = true; });
+  while (!stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!reload.exchange(false)) continue;
+    // A bad reload keeps the config in use; requests go on with it.
+    if (absl::Status s = (*holder)->Reload(); !s.ok())
+      log->error("reload of {} failed, keeping the previous config: {}", config_path, s.message());
+    else
+      log->info("reloaded {}", config_path);
+  }
   log->info("shutting down");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   return 0;

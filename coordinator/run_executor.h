@@ -38,12 +38,11 @@ class RunExecutor {
   };
 
   void Emit(const std::string& host, const std::string& unit, const std::string& step, const std::string& msg,
-            const std::string& severity);
+            v1::EventSeverity severity);
   bool Preflight();
   void RunStep(size_t index);
-  HostStepResult RunOnHost(const PlannedStep& step, const std::string& host, v1::Operation op,
-                           const std::vector<v1::ProbeSpec>& probes, const std::string& step_id,
-                           bool restore_stopped = false);
+  // Sends `step` (as planned) to one host and records its answers.
+  HostStepResult RunOnHost(const PlannedStep& step, const std::string& host);
   void Recover();
   void FinalHealth();
   void FinalState();
