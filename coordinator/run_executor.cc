@@ -96,6 +96,45 @@ bool RunExecutor::Preflight() {
   return report_.errors().empty();
 }
 
+void RunExecutor::OnAgentEvent(const std::string& host, const std::string& step_id, const v1::AgentEvent& e,
+                               HostStepResult* r, bool* step_done) {
+  r->reached = true;
+  std::lock_guard<std::mutex> lock(mu_);
+  switch (e.kind()) {
+    case v1::AgentEvent::JOB_DONE:
+    case v1::AgentEvent::WOULD_RUN: {
+      v1::OperationRecord* op = report_.add_operations();
+      *op = e.operation();
+      op->set_job_result(JobResultOf(*op));
+      const bool ok = JobSucceeded(op->job_result());
+      Emit(host, e.unit(), step_id,
+           e.kind() == v1::AgentEvent::WOULD_RUN
+               ? e.message()
+               : absl::StrCat(OperationName(op->operation()), " ", op->result(), " in ", Ms(op->duration_us()),
+                              op->detail().empty() ? "" : " (" + op->detail() + ")"),
+           ok ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
+      break;
+    }
+    case v1::AgentEvent::JOB_ISSUED:
+      Emit(host, e.unit(), step_id, e.message() + " issued", v1::SEVERITY_INFO);
+      break;
+    case v1::AgentEvent::PROBE_RESULT:
+      *report_.add_health() = e.probe();
+      Emit(host, e.probe().target(), step_id, e.message(), e.probe().healthy() ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
+      break;
+    case v1::AgentEvent::INFO:
+      Emit(host, e.unit(), step_id, e.message(), v1::SEVERITY_INFO);
+      break;
+    case v1::AgentEvent::STEP_DONE:
+      *step_done = true;
+      r->ok = e.ok();
+      if (!e.ok()) r->reason = absl::StrCat("host ", host, ": ", e.message());
+      break;
+    default:
+      break;
+  }
+}
+
 RunExecutor::HostStepResult RunExecutor::RunOnHost(const PlannedStep& step, const std::string& host) {
   HostStepResult r;
   auto it = clients_.find(host);
@@ -104,53 +143,13 @@ RunExecutor::HostStepResult RunExecutor::RunOnHost(const PlannedStep& step, cons
     return r;
   }
   const v1::ExecuteRequest req = ToExecuteRequest(step, report_.run_id());
-  const std::string& step_id = step.id;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!step.dry_run) touched_hosts_.insert(host);
   }
   bool step_done = false;
   absl::Status s = it->second->Execute(
-      req,
-      [&](const v1::AgentEvent& e) {
-        r.reached = true;
-        std::lock_guard<std::mutex> lock(mu_);
-        switch (e.kind()) {
-          case v1::AgentEvent::JOB_DONE:
-          case v1::AgentEvent::WOULD_RUN: {
-            v1::OperationRecord* op = report_.add_operations();
-            *op = e.operation();
-            op->set_job_result(JobResultOf(*op));
-            const bool ok = JobSucceeded(op->job_result());
-            Emit(host, e.unit(), step_id,
-                 e.kind() == v1::AgentEvent::WOULD_RUN
-                     ? e.message()
-                     : absl::StrCat(OperationName(e.operation().operation()), " ", e.operation().result(), " in ",
-                                    Ms(e.operation().duration_us()),
-                                    e.operation().detail().empty() ? "" : " (" + e.operation().detail() + ")"),
-                 ok ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
-            break;
-          }
-          case v1::AgentEvent::JOB_ISSUED:
-            Emit(host, e.unit(), step_id, e.message() + " issued", v1::SEVERITY_INFO);
-            break;
-          case v1::AgentEvent::PROBE_RESULT:
-            *report_.add_health() = e.probe();
-            Emit(host, e.probe().target(), step_id, e.message(), e.probe().healthy() ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
-            break;
-          case v1::AgentEvent::INFO:
-            Emit(host, e.unit(), step_id, e.message(), v1::SEVERITY_INFO);
-            break;
-          case v1::AgentEvent::STEP_DONE:
-            step_done = true;
-            r.ok = e.ok();
-            if (!e.ok()) r.reason = absl::StrCat("host ", host, ": ", e.message());
-            break;
-          default:
-            break;
-        }
-      },
-      step.rpc_deadline);
+      req, [&](const v1::AgentEvent& e) { OnAgentEvent(host, step.id, e, &r, &step_done); }, step.rpc_deadline);
   if (!s.ok()) {
     r.ok = false;
     r.reason = Redact(std::string(s.message()));
@@ -360,7 +359,7 @@ void RunExecutor::LeaseKeeper() {
   }
 }
 
-v1::Report RunExecutor::Run(const std::string& run_id) {
+void RunExecutor::Begin(const std::string& run_id) {
   start_ = clock_->Now();
   report_.set_run_id(run_id);
   report_.set_dry_run(!plan_.options.execute);
@@ -384,6 +383,35 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
                     plan_.steps.size(), " step(s), failure policy ", FailurePolicyName(plan_.options.failure_policy)),
        v1::SEVERITY_INFO);
   if (snapshot_) snapshot_(report_);
+}
+
+void RunExecutor::Conclude(bool preflight_ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!preflight_ok) any_failed_ = true;
+  if (stopped_) {
+    report_.set_outcome(v1::RUN_ABORTED);
+  } else if (any_failed_) {
+    report_.set_outcome(v1::RUN_FAILED);
+  } else {
+    report_.set_outcome(v1::RUN_SUCCEEDED);
+  }
+  int not_run = 0;
+  for (const auto& s : report_.steps()) not_run += s.status() == v1::STEP_NOT_RUN;
+  if (report_.outcome() == v1::RUN_SUCCEEDED) {
+    report_.set_summary(absl::StrCat(plan_.options.execute ? "failover succeeded: " : "dry run: ", plan_.steps.size(),
+                                     " step(s)", plan_.options.execute ? " done, all gates and health checks passed"
+                                                                       : " would run; nothing was changed"));
+  } else {
+    std::string why = first_failure_.empty() && !report_.errors().empty() ? report_.errors(0) : first_failure_;
+    report_.set_summary(absl::StrCat(OutcomeName(report_.outcome()), ": ", why,
+                                     not_run ? absl::StrCat("; ", not_run, " step(s) not run") : ""));
+  }
+  report_.set_finished_at_unix_us(clock_->NowUnixUs());
+  Emit("", "", "", report_.summary(), report_.outcome() == v1::RUN_SUCCEEDED ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
+}
+
+v1::Report RunExecutor::Run(const std::string& run_id) {
+  Begin(run_id);
 
   const bool preflight_ok = Preflight();
   if (!preflight_ok && plan_.options.execute) {
@@ -419,28 +447,7 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
     ReleaseHosts();
   }
 
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!preflight_ok) any_failed_ = true;
-  if (stopped_) {
-    report_.set_outcome(v1::RUN_ABORTED);
-  } else if (any_failed_) {
-    report_.set_outcome(v1::RUN_FAILED);
-  } else {
-    report_.set_outcome(v1::RUN_SUCCEEDED);
-  }
-  int not_run = 0;
-  for (const auto& s : report_.steps()) not_run += s.status() == v1::STEP_NOT_RUN;
-  if (report_.outcome() == v1::RUN_SUCCEEDED) {
-    report_.set_summary(absl::StrCat(plan_.options.execute ? "failover succeeded: " : "dry run: ", plan_.steps.size(),
-                                     " step(s)", plan_.options.execute ? " done, all gates and health checks passed"
-                                                                       : " would run; nothing was changed"));
-  } else {
-    std::string why = first_failure_.empty() && !report_.errors().empty() ? report_.errors(0) : first_failure_;
-    report_.set_summary(absl::StrCat(OutcomeName(report_.outcome()), ": ", why,
-                                     not_run ? absl::StrCat("; ", not_run, " step(s) not run") : ""));
-  }
-  report_.set_finished_at_unix_us(clock_->NowUnixUs());
-  Emit("", "", "", report_.summary(), report_.outcome() == v1::RUN_SUCCEEDED ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
+  Conclude(preflight_ok);
   return report_;
 }
 
