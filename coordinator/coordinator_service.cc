@@ -89,8 +89,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorService::Prepared>> CoordinatorService
   if (!config.ok()) return config.status();
   p->config_yaml = req.config_yaml();
   p->config = std::make_shared<Config>(std::move(*config));
-  auto options = ResolveOptions(*p->config, {req.services().begin(), req.services().end()}, req.mode(),
-                                req.failure_policy(), req.max_parallel(), req.execute());
+  auto options = ResolveOptions(*p->config, req);
   if (!options.ok()) return options.status();
   auto plan = BuildPlan(*p->config, *options);
   if (!plan.ok()) return plan.status();

@@ -97,13 +97,12 @@ int main(int argc, char** argv) {
                  "certificate names allowed to drive the coordinator over TCP (e.g. operator)");
   CLI11_PARSE(app, argc, argv);
   auto log = GetLogger("coordinator");
-  std::unique_ptr<coordinator::ConfigHolder> holder = LoadOwnConfig(config_path, *log);
-  if (!holder) return 2;
-
   InstallSignalHandlers();
   const bool unix_socket = listen.rfind("unix:", 0) == 0;
   std::shared_ptr<grpc::ServerCredentials> creds = ListenCredentials(listen, tls, *log);
   if (!creds) return 2;
+  std::unique_ptr<coordinator::ConfigHolder> holder = LoadOwnConfig(config_path, *log);
+  if (!holder) return 2;
   coordinator::FileRunStore runs(state_dir);
   coordinator::HostClaims claims;
   coordinator::GrpcAgentClientFactory agents;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "coordinator/wire_enums.h"
 #include "failover/unit_state.h"
 
 namespace failover::coordinator {
@@ -72,6 +73,17 @@ absl::StatusOr<RunOptions> ResolveOptions(const Config& config, const std::vecto
     o.failure_policy = *p;
   }
   if (o.max_parallel > 1000) return absl::InvalidArgumentError("--max-parallel must be 1..1000");
+  return o;
+}
+
+absl::StatusOr<RunOptions> ResolveOptions(const Config& config, const v1::RunRequest& req) {
+  const std::optional<Mode> mode = FromWire(req.mode_kind());
+  const std::optional<FailurePolicy> policy = FromWire(req.failure_policy_kind());
+  auto o = ResolveOptions(config, {req.services().begin(), req.services().end()}, mode ? "" : req.mode(),
+                          policy ? "" : req.failure_policy(), req.max_parallel(), req.execute());
+  if (!o.ok()) return o.status();
+  if (mode) o->mode = *mode;
+  if (policy) o->failure_policy = *policy;
   return o;
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "coordinator/config.h"
+#include "failover/v1/coordinator.pb.h"
 #include "failover/v1/report.pb.h"
 
 namespace failover::coordinator {
@@ -52,6 +53,9 @@ struct Plan {
 absl::StatusOr<RunOptions> ResolveOptions(const Config& config, const std::vector<std::string>& services,
                                           const std::string& mode, const std::string& failure_policy,
                                           uint32_t max_parallel, bool execute);
+
+// The options of a Run/Plan request: its enums when set, else its words (other clients send words only).
+absl::StatusOr<RunOptions> ResolveOptions(const Config& config, const v1::RunRequest& req);
 
 // rolling: for each service in order, restart it on its hosts in waves of max_parallel, gated
 // by its probes. stop-all: stop every service in order (waves of max_parallel), then start them in

@@ -13,6 +13,23 @@ v1::FailurePolicyKind ToWire(FailurePolicy p) {
   return v1::FAILURE_POLICY_UNSPECIFIED;
 }
 
+std::optional<Mode> FromWire(v1::RunMode m) {
+  switch (m) {
+    case v1::RUN_MODE_ROLLING: return Mode::kRolling;
+    case v1::RUN_MODE_STOP_ALL: return Mode::kStopAll;
+    default: return std::nullopt;
+  }
+}
+
+std::optional<FailurePolicy> FromWire(v1::FailurePolicyKind p) {
+  switch (p) {
+    case v1::FAILURE_POLICY_ABORT: return FailurePolicy::kAbort;
+    case v1::FAILURE_POLICY_CONTINUE: return FailurePolicy::kContinue;
+    case v1::FAILURE_POLICY_RESTORE: return FailurePolicy::kRestore;
+    default: return std::nullopt;
+  }
+}
+
 std::string SeverityWord(v1::EventSeverity s) {
   switch (s) {
     case v1::SEVERITY_OK: return "ok";

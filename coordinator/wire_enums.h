@@ -2,6 +2,7 @@
 // failure policy and severity, and the agent's systemd job result text. Decisions use the enums.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "coordinator/config.h"
@@ -11,6 +12,9 @@ namespace failover::coordinator {
 
 v1::RunMode ToWire(Mode m);
 v1::FailurePolicyKind ToWire(FailurePolicy p);
+// nullopt for UNSPECIFIED (or a value this build does not know).
+std::optional<Mode> FromWire(v1::RunMode m);
+std::optional<FailurePolicy> FromWire(v1::FailurePolicyKind p);
 // "info", "ok", "warn", "error".
 std::string SeverityWord(v1::EventSeverity s);
 // "done" → DONE, "would-run" → WOULD_RUN, "skipped-already-*" → ALREADY, "timeout", "start-limit-hit",

@@ -114,6 +114,17 @@ TEST_F(CoordinatorServiceTest, RefusesARunOnAHostAnotherRunHoldsBeforeAnythingCh
   EXPECT_TRUE(agents_.order().empty());
 }
 
+TEST_F(CoordinatorServiceTest, PlansWithTheModeTheRequestSendsAsAnEnum) {
+  v1::RunRequest req;
+  req.set_mode_kind(v1::RUN_MODE_STOP_ALL);
+  grpc::ClientContext ctx;
+  v1::PlanResponse resp;
+  ASSERT_TRUE(stub_->Plan(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.mode(), "stop-all");
+  EXPECT_EQ(resp.mode_kind(), v1::RUN_MODE_STOP_ALL);
+  EXPECT_EQ(resp.steps(0).operation(), v1::OPERATION_STOP);
+}
+
 TEST_F(CoordinatorServiceTest, RefusesAnUnknownServiceBeforeAskingAnyAgent) {
   v1::RunRequest req;
   req.add_services("sls-nope");

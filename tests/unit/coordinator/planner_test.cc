@@ -168,6 +168,24 @@ TEST(PlanRecovery, StopsWhatWasStoppedBeforeOnlyForRestoreAfterAFailure) {
   EXPECT_TRUE(PlanRecovery(c, o, "api", initial, now, true).empty());
 }
 
+TEST(Planner, ARequestsEnumsWinOverItsWordsAndWordsAloneStillWork) {
+  Config c = ThreeHosts();
+  v1::RunRequest req;
+  req.set_mode("rolling");
+  req.set_mode_kind(v1::RUN_MODE_STOP_ALL);
+  req.set_failure_policy_kind(v1::FAILURE_POLICY_CONTINUE);
+  auto o = ResolveOptions(c, req);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->mode, Mode::kStopAll);
+  EXPECT_EQ(o->failure_policy, FailurePolicy::kContinue);
+  v1::RunRequest words;
+  words.set_failure_policy("restore");
+  EXPECT_EQ(ResolveOptions(c, words)->failure_policy, FailurePolicy::kRestore);
+  words.set_mode("sideways");
+  EXPECT_EQ(ResolveOptions(c, words).status().message(),
+            "--mode: mode must be \"rolling\" or \"stop-all\", got \"sideways\"");
+}
+
 TEST(Planner, HostsRunningListsTheHostsOfAUnitInConfigOrder) {
   EXPECT_EQ(HostsRunning(ThreeHosts(), "sls-api.service"), (std::vector<std::string>{"api", "panel"}));
   EXPECT_TRUE(HostsRunning(ThreeHosts(), "nope.service").empty());

@@ -23,6 +23,13 @@ TEST(WireEnums, AnAgentsEnumWinsOverItsText) {
   EXPECT_EQ(JobResultOf(op), v1::JOB_RESULT_TIMEOUT);
 }
 
+TEST(WireEnums, AnUnspecifiedModeOrPolicyMeansTheConfigDefault) {
+  EXPECT_FALSE(FromWire(v1::RUN_MODE_UNSPECIFIED).has_value());
+  EXPECT_FALSE(FromWire(v1::FAILURE_POLICY_UNSPECIFIED).has_value());
+  EXPECT_EQ(FromWire(ToWire(Mode::kStopAll)), Mode::kStopAll);
+  EXPECT_EQ(FromWire(ToWire(FailurePolicy::kContinue)), FailurePolicy::kContinue);
+}
+
 TEST(WireEnums, KeepsTheWordsOfTheCliAndTheReport) {
   EXPECT_EQ(ToWire(Mode::kStopAll), v1::RUN_MODE_STOP_ALL);
   EXPECT_EQ(ToWire(FailurePolicy::kRestore), v1::FAILURE_POLICY_RESTORE);
