@@ -7,6 +7,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "coordinator/config.h"
+#include "coordinator/wire_enums.h"
 #include "failover/config_text.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -49,8 +51,12 @@ bool BuildRunRequest(const RunFlags& f, v1::RunRequest* req) {
       req->add_services(std::string(s));
     }
   }
+  // The words go as typed (the coordinator names a wrong one); known words also as enums.
   req->set_mode(f.mode);
   req->set_failure_policy(f.failure_policy);
+  if (auto m = coordinator::ParseMode(f.mode); m.ok()) req->set_mode_kind(coordinator::ToWire(*m));
+  if (auto p = coordinator::ParseFailurePolicy(f.failure_policy); p.ok())
+    req->set_failure_policy_kind(coordinator::ToWire(*p));
   req->set_max_parallel(f.max_parallel);
   req->set_execute(f.execute);
   return true;

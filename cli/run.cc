@@ -7,6 +7,27 @@
 #include "cli/common.h"
 
 namespace failover::cli {
+namespace {
+
+const char* Mark(v1::EventSeverity s) {
+  switch (s) {
+    case v1::SEVERITY_ERROR: return "✗";
+    case v1::SEVERITY_OK: return "✓";
+    case v1::SEVERITY_WARN: return "!";
+    default: return "·";
+  }
+}
+
+const char* Color(v1::EventSeverity s) {
+  switch (s) {
+    case v1::SEVERITY_ERROR: return "\033[31m";
+    case v1::SEVERITY_OK: return "\033[32m";
+    case v1::SEVERITY_WARN: return "\033[33m";
+    default: return "";
+  }
+}
+
+}  // namespace
 
 int RunRun(const GlobalOptions& g, const RunFlags& f) {
   v1::RunRequest req;
@@ -26,8 +47,8 @@ int RunRun(const GlobalOptions& g, const RunFlags& f) {
       have_report = true;
     }
     // Progress goes to stderr so stdout stays clean data (the report path / JSON).
-    const char* mark = e.severity() == "error" ? "✗" : e.severity() == "ok" ? "✓" : e.severity() == "warn" ? "!" : "·";
-    const char* on = color ? (e.severity() == "error" ? "\033[31m" : e.severity() == "ok" ? "\033[32m" : e.severity() == "warn" ? "\033[33m" : "") : "";
+    const char* mark = Mark(e.level());
+    const char* on = color ? Color(e.level()) : "";
     std::cerr << absl::StrFormat("%s[%8.3fs] %s %-10s %-24s %s%s\n", on, e.elapsed_us() / 1e6, mark,
                                  e.host().empty() ? "-" : e.host(), e.unit().empty() ? "-" : e.unit(), e.message(),
                                  color && *on ? "\033[0m" : "");

@@ -1,32 +1,47 @@
-// The Coordinator gRPC service (callback API): plans, runs (streamed), health, reports.
-// Keeps a journal of every run so a run is never "running" forever after a crash.
+// The Coordinator gRPC service (callback API): each RPC authorizes, prepares (config, plan, agent
+// clients) and hands off to the planner's views, the executor or the run store.
 #pragma once
 
 #include <map>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
+#include "coordinator/agent_client_factory.h"
 #include "coordinator/config.h"
+#include "coordinator/config_holder.h"
 #include "coordinator/planner.h"
+#include "coordinator/run_store.h"
 #include "failover/agent_client.h"
+#include "failover/clock.h"
 #include "failover/v1/coordinator.grpc.pb.h"
 
 namespace failover::coordinator {
 
 struct CoordinatorOptions {
-  std::string default_config_path;  // used when a request carries no config
-  std::string reports_dir;          // overrides the config's reports_dir when set
-  std::string state_dir;            // journal of runs ("" = none)
+  std::string reports_dir;  // overrides the config's reports_dir when set
   // Over TCP (mTLS): certificate names allowed to drive the coordinator (empty = any of the CA).
   std::vector<std::string> allowed_clients;
 };
 
+// What the service works with; owned by the caller, outliving the service.
+struct CoordinatorDeps {
+  ConfigHolder* config = nullptr;  // the coordinator's own config (null = none: requests must bring one)
+  AgentClientFactory* agents = nullptr;
+  RunStore* runs = nullptr;
+  HostClaims* claims = nullptr;
+  Clock* clock = nullptr;
+};
+
+// The config a request runs with: the coordinator's own (`own`) when the request brings none,
+// else the request's, parsed here, with the coordinator-only settings of the own.
+absl::StatusOr<Config> ConfigForRequest(const Config* own, const std::string& request_yaml,
+                                        const std::string& request_path);
+
 class CoordinatorService final : public v1::Coordinator::CallbackService {
  public:
-  explicit CoordinatorService(CoordinatorOptions options) : options_(std::move(options)) {}
+  CoordinatorService(CoordinatorOptions options, CoordinatorDeps deps)
+      : options_(std::move(options)), deps_(deps) {}
 
   grpc::ServerUnaryReactor* Plan(grpc::CallbackServerContext* ctx, const v1::RunRequest* req,
                                  v1::PlanResponse* resp) override;
@@ -44,23 +59,20 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   struct Prepared {
     std::shared_ptr<Config> config;
     std::string config_yaml;  // as sent with the request ("" = the coordinator's own)
-    bool from_request = false;
     failover::coordinator::Plan plan;
-    std::map<std::string, std::unique_ptr<AgentClient>> clients;
+    std::map<std::string, std::unique_ptr<AgentClient>> owned_clients;
+    std::map<std::string, AgentClient*> clients;
   };
-  absl::StatusOr<std::unique_ptr<Prepared>> Prepare(const v1::RunRequest& req);
-  // The coordinator's own config, or the request's with the coordinator-only settings of the own.
-  absl::StatusOr<Config> LoadConfig(const std::string& request_yaml, const std::string& request_path) const;
-  std::string ReportsDir(const Config& config) const;
+  absl::StatusOr<std::unique_ptr<Prepared>> Prepare(const v1::RunRequest& req) const;
   // Unix-socket callers are vetted by the socket's permissions; TCP callers by certificate name.
   absl::Status Authorize(const grpc::CallbackServerContext& ctx) const;
-  void Journal(const v1::Report& report);
+  absl::StatusOr<std::string> WriteReport(const Config& config, v1::Report* report) const;
+  // Executes a prepared run; the last event carries the report.
+  void ExecuteRun(const Prepared& p, const std::string& run_id, const std::function<void(v1::RunEvent)>& push);
+  std::string NewRunId();
 
   CoordinatorOptions options_;
-  std::mutex mu_;
-  std::map<std::string, std::string> busy_hosts_;  // host -> run id holding it in this coordinator
-  std::map<std::string, v1::Report> reports_;       // run id -> report
-  std::string latest_run_;
+  CoordinatorDeps deps_;
 };
 
 }  // namespace failover::coordinator

@@ -6,24 +6,90 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "coordinator/agent_client_factory.h"
+#include "coordinator/config_holder.h"
 #include "coordinator/coordinator_service.h"
+#include "coordinator/run_store.h"
 #include "failover/logging.h"
 #include "failover/tls.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 
+namespace {
+
+std::atomic<bool> stop{false};
+std::atomic<bool> reload{false};
+
+void InstallSignalHandlers() {
+  std::signal(SIGTERM, [](int) { stop = true; });
+  std::signal(SIGINT, [](int) { stop = true; });
+  std::signal(SIGHUP, [](int) { reload = true; });
+}
+
+// mTLS for TCP (required), none for a unix socket (its permissions vet callers); null on error.
+std::shared_ptr<grpc::ServerCredentials> ListenCredentials(const std::string& listen, const failover::TlsFiles& tls,
+                                                           spdlog::logger& log) {
+  if (listen.rfind("unix:", 0) == 0) {
+    const std::string path = listen.substr(5);
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    std::filesystem::remove(path, ec);  // a stale socket from a previous process
+    return grpc::InsecureServerCredentials();
+  }
+  if (!tls.enabled()) {
+    log.error("--listen {} is TCP: failoverctl over TCP needs mTLS (--tls-ca, --tls-cert, --tls-key)", listen);
+    return nullptr;
+  }
+  auto c = failover::MakeServerCredentials(tls);
+  if (!c.ok()) {
+    log.error("{}", c.status().message());
+    return nullptr;
+  }
+  return *c;
+}
+
+// The own config is parsed once, at start: a coordinator with a bad or missing config refuses to start.
+std::unique_ptr<failover::coordinator::ConfigHolder> LoadOwnConfig(const std::string& path, spdlog::logger& log) {
+  if (path.empty()) {
+    log.error("--config is required: the coordinator reads its failover config at start (and again on SIGHUP)");
+    return nullptr;
+  }
+  auto holder = failover::coordinator::ConfigHolder::Load(path);
+  if (!holder.ok()) {
+    log.error("{}", holder.status().message());
+    return nullptr;
+  }
+  return std::move(*holder);
+}
+
+// Until SIGTERM/SIGINT; SIGHUP reloads the config (a bad reload keeps the config in use).
+void ServeUntilStopped(failover::coordinator::ConfigHolder& holder, spdlog::logger& log) {
+  while (!stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!reload.exchange(false)) continue;
+    if (absl::Status s = holder.Reload(); !s.ok())
+      log.error("reload of {} failed, keeping the previous config: {}", holder.path(), s.message());
+    else
+      log.info("reloaded {}", holder.path());
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace failover;
   CLI::App app{"failover-coordinator: sequences failovers across hosts' agents"};
   coordinator::CoordinatorOptions options;
+  std::string config_path;
+  std::string state_dir;
   std::string listen = "unix:/run/failover/coordinator.sock";
   TlsFiles tls;
   std::string socket_mode = "0660";
-  app.add_option("-c,--config", options.default_config_path, "default failover config (YAML)");
+  app.add_option("-c,--config", config_path, "the failover config (YAML); read at start and on SIGHUP");
   app.add_option("--listen", listen, "unix:PATH (default) or host:port (TCP requires --tls-*)");
   app.add_option("--socket-mode", socket_mode, "permissions of the unix socket: who may run failovers");
   app.add_option("--reports-dir", options.reports_dir, "where reports go (overrides the config's reports_dir)");
-  app.add_option("--state-dir", options.state_dir, "journal of runs (survives a coordinator crash)");
+  app.add_option("--state-dir", state_dir, "journal of runs (survives a coordinator crash)");
   app.add_option("--tls-ca", tls.ca_file, "CA that signs failoverctl client certificates (TCP only)");
   app.add_option("--tls-cert", tls.cert_file, "server certificate (TCP only)");
   app.add_option("--tls-key", tls.key_file, "server key (TCP only)");
@@ -31,29 +97,16 @@ int main(int argc, char** argv) {
                  "certificate names allowed to drive the coordinator over TCP (e.g. operator)");
   CLI11_PARSE(app, argc, argv);
   auto log = GetLogger("coordinator");
-
-  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  InstallSignalHandlers();
   const bool unix_socket = listen.rfind("unix:", 0) == 0;
-  if (!unix_socket) {
-    if (!tls.enabled()) {
-      log->error("--listen {} is TCP: failoverctl over TCP needs mTLS (--tls-ca, --tls-cert, --tls-key)", listen);
-      return 2;
-    }
-    auto c = MakeServerCredentials(tls);
-    if (!c.ok()) {
-      log->error("{}", c.status().message());
-      return 2;
-    }
-    creds = *c;
-  } else {
-    const std::string path = listen.substr(5);
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-    std::filesystem::remove(path, ec);  // a stale socket from a previous process
-  }
-  if (!options.state_dir.empty()) std::filesystem::create_directories(options.state_dir + "/runs");
-
-  coordinator::CoordinatorService service(options);
+  std::shared_ptr<grpc::ServerCredentials> creds = ListenCredentials(listen, tls, *log);
+  if (!creds) return 2;
+  std::unique_ptr<coordinator::ConfigHolder> holder = LoadOwnConfig(config_path, *log);
+  if (!holder) return 2;
+  coordinator::FileRunStore runs(state_dir);
+  coordinator::HostClaims claims;
+  coordinator::GrpcAgentClientFactory agents;
+  coordinator::CoordinatorService service(options, {holder.get(), &agents, &runs, &claims, RealClock::Get()});
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -73,10 +126,7 @@ int main(int argc, char** argv) {
   log->info("listening on {}{}", listen, port ? " (port " + std::to_string(port) + ")" : "");
   std::thread([&service] { service.RecoverInterruptedRuns(); }).detach();
 
-  static std::atomic<bool> stop{false};
-  std::signal(SIGTERM, [](int) { stop = true; });
-  std::signal(SIGINT, [](int) { stop = true; });
-  while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ServeUntilStopped(*holder, *log);
   log->info("shutting down");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   return 0;

@@ -6,10 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "coordinator/wire_enums.h"
 #include "failover/unit_state.h"
 
 namespace failover::coordinator {
-namespace {
 
 std::vector<std::string> HostsRunning(const Config& config, const std::string& unit) {
   std::vector<std::string> out;
@@ -18,8 +18,22 @@ std::vector<std::string> HostsRunning(const Config& config, const std::string& u
   return out;
 }
 
-void AddWaves(const Config& config, const ServiceConfig& svc, v1::Operation op, uint32_t max_parallel,
+namespace {
+
+// Timeouts, lease, dry run and the call deadline: from the config's defaults and the run options.
+void Settle(const Config& config, const RunOptions& options, PlannedStep* s) {
+  s->dry_run = !options.execute;
+  s->job_timeout_ms = config.defaults.job_timeout_ms;
+  s->lease_ms = config.defaults.lease_ms;
+  s->allow_reset_failed = config.defaults.allow_reset_failed;
+  int64_t deadline_ms = 2 * int64_t{config.defaults.job_timeout_ms} + 5000;
+  for (const auto& p : s->probes) deadline_ms += std::max(p.deadline_ms(), p.timeout_ms()) + p.timeout_ms();
+  s->rpc_deadline = std::chrono::milliseconds(deadline_ms);
+}
+
+void AddWaves(const Config& config, const RunOptions& options, const ServiceConfig& svc, v1::Operation op,
               bool gated, std::vector<PlannedStep>* steps) {
+  const uint32_t max_parallel = options.max_parallel;
   const auto hosts = HostsRunning(config, svc.unit);
   const size_t wave_size = std::max<uint32_t>(1, max_parallel);
   const size_t waves = (hosts.size() + wave_size - 1) / wave_size;
@@ -32,6 +46,7 @@ void AddWaves(const Config& config, const ServiceConfig& svc, v1::Operation op, 
     if (gated) s.probes = svc.probes;
     s.id = absl::StrFormat("%02d-%s-%s%s", steps->size() + 1, OperationName(op), svc.name,
                            waves > 1 ? absl::StrCat("-w", w + 1) : "");
+    Settle(config, options, &s);
     steps->push_back(std::move(s));
   }
 }
@@ -61,6 +76,17 @@ absl::StatusOr<RunOptions> ResolveOptions(const Config& config, const std::vecto
   return o;
 }
 
+absl::StatusOr<RunOptions> ResolveOptions(const Config& config, const v1::RunRequest& req) {
+  const std::optional<Mode> mode = FromWire(req.mode_kind());
+  const std::optional<FailurePolicy> policy = FromWire(req.failure_policy_kind());
+  auto o = ResolveOptions(config, {req.services().begin(), req.services().end()}, mode ? "" : req.mode(),
+                          policy ? "" : req.failure_policy(), req.max_parallel(), req.execute());
+  if (!o.ok()) return o.status();
+  if (mode) o->mode = *mode;
+  if (policy) o->failure_policy = *policy;
+  return o;
+}
+
 absl::StatusOr<Plan> BuildPlan(const Config& config, const RunOptions& options) {
   Plan plan;
   plan.options = options;
@@ -81,11 +107,11 @@ absl::StatusOr<Plan> BuildPlan(const Config& config, const RunOptions& options) 
     svcs.push_back(svc);
   }
   if (options.mode == Mode::kRolling) {
-    for (const auto* svc : svcs) AddWaves(config, *svc, v1::OPERATION_RESTART, options.max_parallel, true, &plan.steps);
+    for (const auto* svc : svcs) AddWaves(config, options, *svc, v1::OPERATION_RESTART, true, &plan.steps);
   } else {
-    for (const auto* svc : svcs) AddWaves(config, *svc, v1::OPERATION_STOP, options.max_parallel, false, &plan.steps);
+    for (const auto* svc : svcs) AddWaves(config, options, *svc, v1::OPERATION_STOP, false, &plan.steps);
     for (auto it = svcs.rbegin(); it != svcs.rend(); ++it)
-      AddWaves(config, **it, v1::OPERATION_START, options.max_parallel, true, &plan.steps);
+      AddWaves(config, options, **it, v1::OPERATION_START, true, &plan.steps);
   }
   for (const auto& h : config.hosts) {
     std::vector<std::string> units;
@@ -104,6 +130,50 @@ v1::StepRecord ToStepRecord(const PlannedStep& step) {
   for (const auto& h : step.hosts) r.add_hosts(h);
   for (const auto& p : step.probes) r.add_gate_probes(p.name());
   return r;
+}
+
+v1::ExecuteRequest ToExecuteRequest(const PlannedStep& step, const std::string& run_id) {
+  v1::ExecuteRequest req;
+  req.set_run_id(run_id);
+  req.set_step_id(step.id);
+  req.set_operation(step.operation);
+  req.add_units(step.unit);
+  req.set_dry_run(step.dry_run);
+  for (const auto& p : step.probes) *req.add_probes() = p;
+  req.set_job_timeout_ms(step.job_timeout_ms);
+  req.set_lease_ms(step.lease_ms);
+  req.set_allow_reset_failed(step.allow_reset_failed);
+  req.set_restore_stopped(step.restore_stopped);
+  return req;
+}
+
+std::vector<PlannedStep> PlanRecovery(const Config& config, const RunOptions& options, const std::string& host,
+                                      const std::map<std::string, v1::UnitState>& initial,
+                                      const std::vector<v1::UnitState>& now, bool run_failed) {
+  // The restore half applies only after a failure: a successful run keeps what it did.
+  const bool restore = options.failure_policy == FailurePolicy::kRestore && run_failed;
+  std::vector<PlannedStep> steps;
+  for (auto st = now.rbegin(); st != now.rend(); ++st) {
+    auto it = initial.find(st->unit());
+    if (it == initial.end()) continue;
+    const bool was_active = IsActiveState(it->second.active_state());
+    const bool is_active = IsActiveState(st->active_state());
+    v1::Operation op = v1::OPERATION_UNSPECIFIED;
+    if (was_active && !is_active) op = v1::OPERATION_START;
+    if (restore && !was_active && is_active) op = v1::OPERATION_STOP;
+    if (op == v1::OPERATION_UNSPECIFIED) continue;
+    PlannedStep s;
+    s.id = absl::StrCat("recover-", OperationName(op), "-", st->unit());
+    s.unit = st->unit();
+    s.operation = op;
+    s.hosts = {host};
+    Settle(config, options, &s);
+    s.restore_stopped = op == v1::OPERATION_STOP;
+    s.reason = absl::StrCat("recovery: ", st->unit(), " was ", it->second.active_state(), " before the run and is ",
+                            st->active_state(), " now; ", OperationName(op), "ing it");
+    steps.push_back(std::move(s));
+  }
+  return steps;
 }
 
 }  // namespace failover::coordinator

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "failover/logging.h"
+#include "coordinator/wire_enums.h"
 #include "failover/unit_state.h"
 
 namespace failover::coordinator {
@@ -40,7 +41,7 @@ RunExecutor::RunExecutor(const Config& config, const Plan& plan, std::map<std::s
       emit_(std::move(emit)), snapshot_(std::move(snapshot)) {}
 
 void RunExecutor::Emit(const std::string& host, const std::string& unit, const std::string& step,
-                       const std::string& msg, const std::string& severity) {
+                       const std::string& msg, v1::EventSeverity severity) {
   std::lock_guard<std::mutex> lock(emit_mu_);
   v1::RunEvent e;
   e.set_elapsed_us(MicrosSince(start_, clock_->Now()));
@@ -48,7 +49,8 @@ void RunExecutor::Emit(const std::string& host, const std::string& unit, const s
   e.set_unit(unit);
   e.set_step_id(step);
   e.set_message(Redact(msg));
-  e.set_severity(severity);
+  e.set_level(severity);
+  e.set_severity(SeverityWord(severity));
   if (emit_) emit_(std::move(e));
 }
 
@@ -90,77 +92,64 @@ bool RunExecutor::Preflight() {
     });
   }
   for (auto& t : threads) t.join();
-  for (const auto& err : report_.errors()) Emit("", "", "", err, "error");
+  for (const auto& err : report_.errors()) Emit("", "", "", err, v1::SEVERITY_ERROR);
   return report_.errors().empty();
 }
 
-RunExecutor::HostStepResult RunExecutor::RunOnHost(const PlannedStep& step, const std::string& host,
-                                                   v1::Operation op, const std::vector<v1::ProbeSpec>& probes,
-                                                   const std::string& step_id, bool restore_stopped) {
+void RunExecutor::OnAgentEvent(const std::string& host, const std::string& step_id, const v1::AgentEvent& e,
+                               HostStepResult* r, bool* step_done) {
+  r->reached = true;
+  std::lock_guard<std::mutex> lock(mu_);
+  switch (e.kind()) {
+    case v1::AgentEvent::JOB_DONE:
+    case v1::AgentEvent::WOULD_RUN: {
+      v1::OperationRecord* op = report_.add_operations();
+      *op = e.operation();
+      op->set_job_result(JobResultOf(*op));
+      const bool ok = JobSucceeded(op->job_result());
+      Emit(host, e.unit(), step_id,
+           e.kind() == v1::AgentEvent::WOULD_RUN
+               ? e.message()
+               : absl::StrCat(OperationName(op->operation()), " ", op->result(), " in ", Ms(op->duration_us()),
+                              op->detail().empty() ? "" : " (" + op->detail() + ")"),
+           ok ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
+      break;
+    }
+    case v1::AgentEvent::JOB_ISSUED:
+      Emit(host, e.unit(), step_id, e.message() + " issued", v1::SEVERITY_INFO);
+      break;
+    case v1::AgentEvent::PROBE_RESULT:
+      *report_.add_health() = e.probe();
+      Emit(host, e.probe().target(), step_id, e.message(), e.probe().healthy() ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
+      break;
+    case v1::AgentEvent::INFO:
+      Emit(host, e.unit(), step_id, e.message(), v1::SEVERITY_INFO);
+      break;
+    case v1::AgentEvent::STEP_DONE:
+      *step_done = true;
+      r->ok = e.ok();
+      if (!e.ok()) r->reason = absl::StrCat("host ", host, ": ", e.message());
+      break;
+    default:
+      break;
+  }
+}
+
+RunExecutor::HostStepResult RunExecutor::RunOnHost(const PlannedStep& step, const std::string& host) {
   HostStepResult r;
   auto it = clients_.find(host);
-  if (it == clients_.end() || (unreachable_.count(host) && !plan_.options.execute)) {
+  if (it == clients_.end() || (unreachable_.count(host) && step.dry_run)) {
     r.reason = absl::StrCat("host ", host, ": agent unreachable at preflight");
     return r;
   }
-  v1::ExecuteRequest req;
-  req.set_run_id(report_.run_id());
-  req.set_step_id(step_id);
-  req.set_operation(op);
-  req.add_units(step.unit);
-  req.set_dry_run(!plan_.options.execute);
-  for (const auto& p : probes) *req.add_probes() = p;
-  req.set_job_timeout_ms(config_.defaults.job_timeout_ms);
-  req.set_lease_ms(config_.defaults.lease_ms);
-  req.set_allow_reset_failed(config_.defaults.allow_reset_failed);
-  req.set_restore_stopped(restore_stopped);
-  // Two jobs plus every probe's deadline, plus slack for the network.
-  int64_t deadline_ms = 2 * int64_t{config_.defaults.job_timeout_ms} + 5000;
-  for (const auto& p : probes) deadline_ms += std::max(p.deadline_ms(), p.timeout_ms()) + p.timeout_ms();
+  const v1::ExecuteRequest req = ToExecuteRequest(step, report_.run_id());
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (plan_.options.execute) touched_hosts_.insert(host);
+    if (!step.dry_run) touched_hosts_.insert(host);
   }
   bool step_done = false;
   absl::Status s = it->second->Execute(
-      req,
-      [&](const v1::AgentEvent& e) {
-        r.reached = true;
-        std::lock_guard<std::mutex> lock(mu_);
-        switch (e.kind()) {
-          case v1::AgentEvent::JOB_DONE:
-          case v1::AgentEvent::WOULD_RUN: {
-            *report_.add_operations() = e.operation();
-            const bool ok = e.operation().result() == "done" || e.operation().result() == "would-run";
-            Emit(host, e.unit(), step_id,
-                 e.kind() == v1::AgentEvent::WOULD_RUN
-                     ? e.message()
-                     : absl::StrCat(OperationName(e.operation().operation()), " ", e.operation().result(), " in ",
-                                    Ms(e.operation().duration_us()),
-                                    e.operation().detail().empty() ? "" : " (" + e.operation().detail() + ")"),
-                 ok ? "ok" : "error");
-            break;
-          }
-          case v1::AgentEvent::JOB_ISSUED:
-            Emit(host, e.unit(), step_id, e.message() + " issued", "info");
-            break;
-          case v1::AgentEvent::PROBE_RESULT:
-            *report_.add_health() = e.probe();
-            Emit(host, e.probe().target(), step_id, e.message(), e.probe().healthy() ? "ok" : "error");
-            break;
-          case v1::AgentEvent::INFO:
-            Emit(host, e.unit(), step_id, e.message(), "info");
-            break;
-          case v1::AgentEvent::STEP_DONE:
-            step_done = true;
-            r.ok = e.ok();
-            if (!e.ok()) r.reason = absl::StrCat("host ", host, ": ", e.message());
-            break;
-          default:
-            break;
-        }
-      },
-      std::chrono::milliseconds(deadline_ms));
+      req, [&](const v1::AgentEvent& e) { OnAgentEvent(host, step.id, e, &r, &step_done); }, step.rpc_deadline);
   if (!s.ok()) {
     r.ok = false;
     r.reason = Redact(std::string(s.message()));
@@ -169,9 +158,9 @@ RunExecutor::HostStepResult RunExecutor::RunOnHost(const PlannedStep& step, cons
       lost_hosts_.insert(host);
     }
     if (step_done) return r;
-    if (plan_.options.execute && r.reached)
+    if (!step.dry_run && r.reached)
       r.reason += absl::StrCat("; the agent finishes the step on its own and restores stopped units within the lease (",
-                               config_.defaults.lease_ms, " ms)");
+                               step.lease_ms, " ms)");
   }
   return r;
 }
@@ -189,11 +178,11 @@ void RunExecutor::RunStep(size_t index) {
   Emit(absl::StrJoin(step.hosts, ","), step.unit, step.id,
        absl::StrCat("step ", index + 1, "/", plan_.steps.size(), ": ", OperationName(step.operation), " ", step.unit, " on ",
                     absl::StrJoin(step.hosts, ", ")),
-       "info");
+       v1::SEVERITY_INFO);
   std::vector<HostStepResult> results(step.hosts.size());
   std::vector<std::thread> threads;
   for (size_t i = 0; i < step.hosts.size(); ++i)
-    threads.emplace_back([&, i] { results[i] = RunOnHost(step, step.hosts[i], step.operation, step.probes, step.id); });
+    threads.emplace_back([&, i] { results[i] = RunOnHost(step, step.hosts[i]); });
   for (auto& t : threads) t.join();
 
   std::vector<std::string> reasons;
@@ -222,7 +211,7 @@ void RunExecutor::RunStep(size_t index) {
                               failed.empty() ? "" : absl::StrCat(" (", failed.size(), " host(s) of ", step.service,
                                                                  " failed so far, ", allowed, " allowed)"))
                : absl::StrCat("step ", step.id, " FAILED: ", rec->reason()),
-       step_ok ? "ok" : "error");
+       step_ok ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
   if (snapshot_) snapshot_(report_);
 }
 
@@ -232,19 +221,17 @@ bool RunExecutor::SkipLostHost(const std::string& host, const std::string& phase
   report_.add_errors(absl::StrCat(phase, ": host ", host, " was lost during the run and is not asked again; its agent ",
                                   "restores the units it holds when the lease (", config_.defaults.lease_ms,
                                   " ms) expires"));
-  Emit(host, "", phase, report_.errors(report_.errors_size() - 1), "warn");
+  Emit(host, "", phase, report_.errors(report_.errors_size() - 1), v1::SEVERITY_WARN);
   return true;
 }
 
 void RunExecutor::Recover() {
-  // What each touched unit must be after the run: running if it ran before (always), and for the
-  // restore policy also stopped if it was stopped before.
-  // The restore half applies only after a failure: a successful run keeps what it did.
-  const bool restore = plan_.options.failure_policy == FailurePolicy::kRestore && (stopped_ || any_failed_);
+  // What each touched unit must be after the run is the planner's call (PlanRecovery).
+  const bool run_failed = stopped_ || any_failed_;
   std::vector<std::thread> threads;
   for (const auto& [host, units] : plan_.host_units) {
     if (!touched_hosts_.count(host) || SkipLostHost(host, "recovery")) continue;
-    threads.emplace_back([this, host = host, units = units, restore] {
+    threads.emplace_back([this, host = host, units = units, run_failed] {
       v1::GetStateRequest req;
       req.set_run_id(report_.run_id());
       for (const auto& u : units) req.add_units(u);
@@ -253,31 +240,18 @@ void RunExecutor::Recover() {
         std::lock_guard<std::mutex> lock(mu_);
         report_.add_errors(absl::StrCat("recovery: ", now.status().message(), "; the agent restores units it stopped ",
                                         "when the run's lease (", config_.defaults.lease_ms, " ms) expires"));
-        Emit(host, "", "recover", report_.errors(report_.errors_size() - 1), "error");
+        Emit(host, "", "recover", report_.errors(report_.errors_size() - 1), v1::SEVERITY_ERROR);
         return;
       }
-      // Reverse order: the last service stopped comes back first, like stop-all's start half.
-      for (int i = now->units_size() - 1; i >= 0; --i) {
-        const auto& st = now->units(i);
-        auto it = initial_.find({host, st.unit()});
-        if (it == initial_.end()) continue;
-        const bool was_active = IsActiveState(it->second.active_state());
-        const bool is_active = IsActiveState(st.active_state());
-        v1::Operation op = v1::OPERATION_UNSPECIFIED;
-        if (was_active && !is_active) op = v1::OPERATION_START;
-        if (restore && !was_active && is_active) op = v1::OPERATION_STOP;
-        if (op == v1::OPERATION_UNSPECIFIED) continue;
-        PlannedStep step;
-        step.unit = st.unit();
-        step.hosts = {host};
-        const std::string id = absl::StrCat("recover-", OperationName(op), "-", st.unit());
-        Emit(host, st.unit(), id,
-             absl::StrCat("recovery: ", st.unit(), " was ", it->second.active_state(), " before the run and is ",
-                          st.active_state(), " now; ", OperationName(op), "ing it"),
-             "warn");
-        HostStepResult r = RunOnHost(step, host, op, {}, id, /*restore_stopped=*/op == v1::OPERATION_STOP);
+      std::map<std::string, v1::UnitState> initial;
+      for (const auto& [key, st] : initial_)
+        if (key.first == host) initial[key.second] = st;
+      const std::vector<v1::UnitState> states(now->units().begin(), now->units().end());
+      for (const PlannedStep& step : PlanRecovery(config_, plan_.options, host, initial, states, run_failed)) {
+        Emit(host, step.unit, step.id, step.reason, v1::SEVERITY_WARN);
+        HostStepResult r = RunOnHost(step, host);
         std::lock_guard<std::mutex> lock(mu_);
-        if (!r.ok) report_.add_errors(absl::StrCat("recovery of ", st.unit(), " on ", host, " failed: ", r.reason));
+        if (!r.ok) report_.add_errors(absl::StrCat("recovery of ", step.unit, " on ", host, " failed: ", r.reason));
       }
     });
   }
@@ -318,7 +292,7 @@ void RunExecutor::FinalHealth() {
     Emit(host, r.target(), "final-health",
          absl::StrCat("final check ", r.name(), ": ", r.healthy() ? "healthy" : "UNHEALTHY", " (", r.detail(), ", ",
                       r.attempts(), " attempt(s))"),
-         r.healthy() ? "ok" : "error");
+         r.healthy() ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
     if (!r.healthy()) {
       any_failed_ = true;
       if (first_failure_.empty()) first_failure_ = absl::StrCat("final health check ", r.name(), " failed: ", r.detail());
@@ -385,12 +359,14 @@ void RunExecutor::LeaseKeeper() {
   }
 }
 
-v1::Report RunExecutor::Run(const std::string& run_id) {
+void RunExecutor::Begin(const std::string& run_id) {
   start_ = clock_->Now();
   report_.set_run_id(run_id);
   report_.set_dry_run(!plan_.options.execute);
   report_.set_mode(ModeName(plan_.options.mode));
   report_.set_failure_policy(FailurePolicyName(plan_.options.failure_policy));
+  report_.set_mode_kind(ToWire(plan_.options.mode));
+  report_.set_failure_policy_kind(ToWire(plan_.options.failure_policy));
   for (const auto& s : plan_.services) report_.add_services(s);
   report_.set_config_path(config_.path);
   report_.set_started_at_unix_us(clock_->NowUnixUs());
@@ -405,8 +381,37 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
        absl::StrCat("run ", run_id, ": ", plan_.options.execute ? "EXECUTE" : "dry run", ", mode ",
                     ModeName(plan_.options.mode), ", services ", absl::StrJoin(plan_.services, " → "), ", ",
                     plan_.steps.size(), " step(s), failure policy ", FailurePolicyName(plan_.options.failure_policy)),
-       "info");
+       v1::SEVERITY_INFO);
   if (snapshot_) snapshot_(report_);
+}
+
+void RunExecutor::Conclude(bool preflight_ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!preflight_ok) any_failed_ = true;
+  if (stopped_) {
+    report_.set_outcome(v1::RUN_ABORTED);
+  } else if (any_failed_) {
+    report_.set_outcome(v1::RUN_FAILED);
+  } else {
+    report_.set_outcome(v1::RUN_SUCCEEDED);
+  }
+  int not_run = 0;
+  for (const auto& s : report_.steps()) not_run += s.status() == v1::STEP_NOT_RUN;
+  if (report_.outcome() == v1::RUN_SUCCEEDED) {
+    report_.set_summary(absl::StrCat(plan_.options.execute ? "failover succeeded: " : "dry run: ", plan_.steps.size(),
+                                     " step(s)", plan_.options.execute ? " done, all gates and health checks passed"
+                                                                       : " would run; nothing was changed"));
+  } else {
+    std::string why = first_failure_.empty() && !report_.errors().empty() ? report_.errors(0) : first_failure_;
+    report_.set_summary(absl::StrCat(OutcomeName(report_.outcome()), ": ", why,
+                                     not_run ? absl::StrCat("; ", not_run, " step(s) not run") : ""));
+  }
+  report_.set_finished_at_unix_us(clock_->NowUnixUs());
+  Emit("", "", "", report_.summary(), report_.outcome() == v1::RUN_SUCCEEDED ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
+}
+
+v1::Report RunExecutor::Run(const std::string& run_id) {
+  Begin(run_id);
 
   const bool preflight_ok = Preflight();
   if (!preflight_ok && plan_.options.execute) {
@@ -415,7 +420,7 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
                                      report_.errors_size() > 1 ? absl::StrCat(" (and ", report_.errors_size() - 1, " more)") : ""));
     for (const auto& st : report_.initial_state()) *report_.add_final_state() = st;
     report_.set_finished_at_unix_us(clock_->NowUnixUs());
-    Emit("", "", "", report_.summary(), "error");
+    Emit("", "", "", report_.summary(), v1::SEVERITY_ERROR);
     return report_;
   }
 
@@ -442,28 +447,7 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
     ReleaseHosts();
   }
 
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!preflight_ok) any_failed_ = true;
-  if (stopped_) {
-    report_.set_outcome(v1::RUN_ABORTED);
-  } else if (any_failed_) {
-    report_.set_outcome(v1::RUN_FAILED);
-  } else {
-    report_.set_outcome(v1::RUN_SUCCEEDED);
-  }
-  int not_run = 0;
-  for (const auto& s : report_.steps()) not_run += s.status() == v1::STEP_NOT_RUN;
-  if (report_.outcome() == v1::RUN_SUCCEEDED) {
-    report_.set_summary(absl::StrCat(plan_.options.execute ? "failover succeeded: " : "dry run: ", plan_.steps.size(),
-                                     " step(s)", plan_.options.execute ? " done, all gates and health checks passed"
-                                                                       : " would run; nothing was changed"));
-  } else {
-    std::string why = first_failure_.empty() && !report_.errors().empty() ? report_.errors(0) : first_failure_;
-    report_.set_summary(absl::StrCat(OutcomeName(report_.outcome()), ": ", why,
-                                     not_run ? absl::StrCat("; ", not_run, " step(s) not run") : ""));
-  }
-  report_.set_finished_at_unix_us(clock_->NowUnixUs());
-  Emit("", "", "", report_.summary(), report_.outcome() == v1::RUN_SUCCEEDED ? "ok" : "error");
+  Conclude(preflight_ok);
   return report_;
 }
 

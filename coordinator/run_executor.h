@@ -38,12 +38,17 @@ class RunExecutor {
   };
 
   void Emit(const std::string& host, const std::string& unit, const std::string& step, const std::string& msg,
-            const std::string& severity);
+            v1::EventSeverity severity);
   bool Preflight();
   void RunStep(size_t index);
-  HostStepResult RunOnHost(const PlannedStep& step, const std::string& host, v1::Operation op,
-                           const std::vector<v1::ProbeSpec>& probes, const std::string& step_id,
-                           bool restore_stopped = false);
+  // The report's header and planned steps, and the first event.
+  void Begin(const std::string& run_id);
+  // Outcome and summary once every step, recovery and final check is done.
+  void Conclude(bool preflight_ok);
+  void OnAgentEvent(const std::string& host, const std::string& step_id, const v1::AgentEvent& e,
+                    HostStepResult* r, bool* step_done);
+  // Sends `step` (as planned) to one host and records its answers.
+  HostStepResult RunOnHost(const PlannedStep& step, const std::string& host);
   void Recover();
   void FinalHealth();
   void FinalState();

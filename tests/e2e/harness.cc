@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -158,8 +160,11 @@ Coordinator::Coordinator(const std::string& name, const std::vector<std::string>
   std::filesystem::remove(state_dir_ + "/coordinator.sock");
   std::filesystem::create_directories(state_dir_);
   socket_ = state_dir_ + "/coordinator.sock";
-  std::vector<std::string> argv = {BinDir() + "/failover-coordinator", "--config", StateDir() + "/sls.yaml", "--state-dir", state_dir_ + "/state",
+  std::vector<std::string> argv = {BinDir() + "/failover-coordinator", "--state-dir", state_dir_ + "/state",
                                    "--reports-dir", state_dir_ + "/reports"};
+  // The test bed's sls.yaml unless the test brings its own --config.
+  if (std::find(extra_args.begin(), extra_args.end(), "--config") == extra_args.end())
+    argv.insert(argv.end(), {"--config", StateDir() + "/sls.yaml"});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   if (wait_for_socket) {
     argv.push_back("--listen");

@@ -93,5 +93,103 @@ TEST(Planner, ResolveOptionsRefusesUnknownModeAndPolicy) {
   EXPECT_EQ(o->max_parallel, 3u);
 }
 
+
+TEST(Planner, EachStepCarriesItsTimeoutsLeaseDryRunAndCallDeadline) {
+  Config c = ThreeHosts();
+  c.defaults.job_timeout_ms = 1000;
+  c.defaults.lease_ms = 7000;
+  c.defaults.allow_reset_failed = true;
+  c.services[0].probes[0].set_timeout_ms(200);
+  c.services[0].probes[0].set_deadline_ms(3000);
+  RunOptions o;
+  o.execute = true;
+  auto plan = BuildPlan(c, o);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const PlannedStep& s = plan->steps[0];
+  EXPECT_FALSE(s.dry_run);
+  EXPECT_EQ(s.job_timeout_ms, 1000u);
+  EXPECT_EQ(s.lease_ms, 7000u);
+  EXPECT_TRUE(s.allow_reset_failed);
+  // Two jobs, the probe's deadline and one more attempt, and 5 s of network slack.
+  EXPECT_EQ(s.rpc_deadline, std::chrono::milliseconds(2 * 1000 + 3000 + 200 + 5000));
+  v1::ExecuteRequest req = ToExecuteRequest(s, "run-1");
+  EXPECT_EQ(req.run_id(), "run-1");
+  EXPECT_EQ(req.step_id(), s.id);
+  EXPECT_EQ(req.lease_ms(), 7000u);
+  EXPECT_FALSE(req.dry_run());
+  EXPECT_EQ(req.probes_size(), 1);
+  EXPECT_TRUE(BuildPlan(c, RunOptions{})->steps[0].dry_run) << "without execute every step is a dry run";
+}
+
+std::map<std::string, v1::UnitState> States(std::initializer_list<std::pair<const char*, const char*>> units) {
+  std::map<std::string, v1::UnitState> out;
+  for (const auto& [unit, active] : units) {
+    out[unit].set_unit(unit);
+    out[unit].set_active_state(active);
+  }
+  return out;
+}
+
+std::vector<v1::UnitState> Now(std::initializer_list<std::pair<const char*, const char*>> units) {
+  std::vector<v1::UnitState> out;
+  for (const auto& [unit, st] : States(units)) out.push_back(st);
+  return out;
+}
+
+TEST(PlanRecovery, StartsWhatRanBeforeTheRunAndIsDownNowLastStoppedFirst) {
+  Config c = ThreeHosts();
+  RunOptions o;
+  o.execute = true;
+  auto steps = PlanRecovery(c, o, "api", States({{"sls-api.service", "active"}, {"sls-bot.service", "active"}}),
+                            Now({{"sls-api.service", "inactive"}, {"sls-bot.service", "failed"}}), true);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].id, "recover-start-sls-bot.service");
+  EXPECT_EQ(steps[1].id, "recover-start-sls-api.service");
+  EXPECT_EQ(steps[0].operation, v1::OPERATION_START);
+  EXPECT_EQ(steps[0].hosts, std::vector<std::string>{"api"});
+  EXPECT_FALSE(steps[0].dry_run);
+  EXPECT_FALSE(steps[0].restore_stopped);
+  EXPECT_EQ(steps[0].reason, "recovery: sls-bot.service was active before the run and is failed now; starting it");
+}
+
+TEST(PlanRecovery, StopsWhatWasStoppedBeforeOnlyForRestoreAfterAFailure) {
+  Config c = ThreeHosts();
+  RunOptions o;
+  o.execute = true;
+  o.failure_policy = FailurePolicy::kRestore;
+  auto initial = States({{"sls-bot.service", "inactive"}});
+  auto now = Now({{"sls-bot.service", "active"}});
+  auto steps = PlanRecovery(c, o, "api", initial, now, /*run_failed=*/true);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].operation, v1::OPERATION_STOP);
+  EXPECT_TRUE(steps[0].restore_stopped);
+  EXPECT_TRUE(PlanRecovery(c, o, "api", initial, now, /*run_failed=*/false).empty()) << "a good run keeps what it did";
+  o.failure_policy = FailurePolicy::kAbort;
+  EXPECT_TRUE(PlanRecovery(c, o, "api", initial, now, true).empty());
+}
+
+TEST(Planner, ARequestsEnumsWinOverItsWordsAndWordsAloneStillWork) {
+  Config c = ThreeHosts();
+  v1::RunRequest req;
+  req.set_mode("rolling");
+  req.set_mode_kind(v1::RUN_MODE_STOP_ALL);
+  req.set_failure_policy_kind(v1::FAILURE_POLICY_CONTINUE);
+  auto o = ResolveOptions(c, req);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->mode, Mode::kStopAll);
+  EXPECT_EQ(o->failure_policy, FailurePolicy::kContinue);
+  v1::RunRequest words;
+  words.set_failure_policy("restore");
+  EXPECT_EQ(ResolveOptions(c, words)->failure_policy, FailurePolicy::kRestore);
+  words.set_mode("sideways");
+  EXPECT_EQ(ResolveOptions(c, words).status().message(),
+            "--mode: mode must be \"rolling\" or \"stop-all\", got \"sideways\"");
+}
+
+TEST(Planner, HostsRunningListsTheHostsOfAUnitInConfigOrder) {
+  EXPECT_EQ(HostsRunning(ThreeHosts(), "sls-api.service"), (std::vector<std::string>{"api", "panel"}));
+  EXPECT_TRUE(HostsRunning(ThreeHosts(), "nope.service").empty());
+}
+
 }  // namespace
 }  // namespace failover::coordinator
