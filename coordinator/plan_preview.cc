@@ -82,10 +82,4 @@ v1::HealthResponse HealthSweep(const Config& config, const Plan& plan, const std
   return resp;
 }
 
-std::unique_ptr<ProbeRunner> CoordinatorProbeRunner(const Config& config) {
-  std::map<std::string, std::string> secrets;
-  if (!config.health_check.token.empty()) secrets[kHealthCheckSecret] = config.health_check.token;
-  return std::make_unique<LocalProbeRunner>("coordinator", secrets, nullptr);
-}
-
 }  // namespace failover::coordinator

@@ -22,7 +22,4 @@ v1::PlanResponse PreviewPlan(const Plan& plan, const std::map<std::string, Agent
 v1::HealthResponse HealthSweep(const Config& config, const Plan& plan, const std::map<std::string, AgentClient*>& clients,
                                ProbeRunner* coordinator_probes);
 
-// The coordinator's own probe runner (global health check), holding the check's token by name.
-std::unique_ptr<ProbeRunner> CoordinatorProbeRunner(const Config& config);
-
 }  // namespace failover::coordinator
