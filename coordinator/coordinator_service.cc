@@ -13,6 +13,7 @@
 #include "coordinator/wire_enums.h"
 #include "failover/event_stream.h"
 #include "failover/logging.h"
+#include "failover/probe.h"
 #include "failover/tls.h"
 
 namespace failover::coordinator {
@@ -32,6 +33,13 @@ grpc::ServerUnaryReactor* FinishLater(grpc::CallbackServerContext* ctx, std::fun
     reactor->Finish(grpc::Status::OK);
   }).detach();
   return reactor;
+}
+
+// The coordinator's own probe runner (global health check), holding the check's token by name.
+std::unique_ptr<ProbeRunner> CoordinatorProbeRunner(const Config& config) {
+  std::map<std::string, std::string> secrets;
+  if (!config.health_check.token.empty()) secrets[kHealthCheckSecret] = config.health_check.token;
+  return std::make_unique<LocalProbeRunner>("coordinator", secrets, nullptr);
 }
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
