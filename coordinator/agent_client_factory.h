@@ -6,7 +6,6 @@
 #include "absl/status/statusor.h"
 #include "coordinator/config.h"
 #include "failover/agent_client.h"
-#include "failover/probe.h"
 
 namespace failover::coordinator {
 
@@ -22,8 +21,5 @@ class GrpcAgentClientFactory : public AgentClientFactory {
  public:
   absl::StatusOr<std::unique_ptr<AgentClient>> Create(const Config& config, const HostConfig& host) override;
 };
-
-// The coordinator's own probe runner (global health check, libcurl), holding the check's token by name.
-std::unique_ptr<ProbeRunner> CoordinatorProbeRunner(const Config& config);
 
 }  // namespace failover::coordinator

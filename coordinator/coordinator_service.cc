@@ -13,6 +13,7 @@
 #include "coordinator/wire_enums.h"
 #include "failover/event_stream.h"
 #include "failover/logging.h"
+#include "common/probe_runner.h"
 #include "failover/probe.h"
 #include "failover/tls.h"
 
@@ -39,7 +40,7 @@ grpc::ServerUnaryReactor* FinishLater(grpc::CallbackServerContext* ctx, std::fun
 std::unique_ptr<ProbeRunner> CoordinatorProbeRunner(const Config& config) {
   std::map<std::string, std::string> secrets;
   if (!config.health_check.token.empty()) secrets[kHealthCheckSecret] = config.health_check.token;
-  return std::make_unique<LocalProbeRunner>("coordinator", secrets, nullptr);
+  return std::make_unique<LocalProbeRunner>("coordinator", secrets, nullptr, RealClock::Get());
 }
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
