@@ -39,6 +39,11 @@ int main(int argc, char** argv) {
       log->error("--listen {} is TCP: failoverctl over TCP needs mTLS (--tls-ca, --tls-cert, --tls-key)", listen);
       return 2;
     }
+    if (options.allowed_clients.empty()) {
+      log->error("--listen {} is TCP: --allowed-clients is required (e.g. --allowed-clients operator): without it "
+                 "any certificate of the CA, agents' included, could drive the coordinator", listen);
+      return 2;
+    }
     auto c = MakeServerCredentials(tls);
     if (!c.ok()) {
       log->error("{}", c.status().message());
@@ -64,6 +69,7 @@ int main(int argc, char** argv) {
   // failoverctl pings every 2 s on quiet streams (a gate can take minutes): allow it.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 5000);  // a stalled TLS peer is dropped after 5 s
   auto server = builder.BuildAndStart();
   if (!server) {
     log->error("cannot listen on {}", listen);

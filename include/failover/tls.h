@@ -1,6 +1,7 @@
 // mTLS plumbing shared by agent, coordinator and CLI.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,7 +30,20 @@ std::string PeerIdentity(const grpc::ServerContextBase& ctx);
 // Plaintext is allowed only on loopback addresses or unix sockets.
 bool IsLoopbackOrUnixAddress(const std::string& address);
 
-// Channel arguments every client uses: keepalive so a dead peer is noticed.
-grpc::ChannelArguments DefaultChannelArguments(const std::string& ssl_target_override = "");
+inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{5000};
+
+// Channel arguments every client uses: keepalive so a dead peer is noticed, and a bound on one
+// connection attempt (TCP connect + TLS handshake).
+grpc::ChannelArguments DefaultChannelArguments(const std::string& ssl_target_override = "",
+                                               std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout);
+
+// Checks our own certificate before connecting: key matches, valid now, signed by ca_file.
+// The error names the file and the fix.
+absl::Status CheckOwnCertificate(const TlsFiles& files);
+// One TLS handshake with `address` (host:port), as gRPC would do it, to say why a connection
+// fails: DEADLINE_EXCEEDED (peer never answered within `timeout`), UNAUTHENTICATED (the server
+// refused our certificate), UNAVAILABLE (not reachable, or we do not trust the server).
+absl::Status ProbeTlsHandshake(const std::string& address, const TlsFiles& files, const std::string& server_name,
+                               std::chrono::milliseconds timeout);
 
 }  // namespace failover
