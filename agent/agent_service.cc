@@ -34,6 +34,7 @@ AgentService::AgentService(const AgentConfig& config, SystemdManager* systemd, P
       systemd_(systemd),
       probes_(probes),
       lease_(lease),
+      audit_(audit),
       runner_(config.host, systemd, probes, lease, audit, RealClock::Get()) {}
 
 AgentService::~AgentService() {
@@ -55,14 +56,39 @@ absl::Status AgentService::Authorize(const grpc::CallbackServerContext& ctx, std
   return absl::OkStatus();
 }
 
+absl::Status AgentService::Refuse(const grpc::CallbackServerContext& ctx, const std::string& caller,
+                                  const char* rpc, const std::string& what, absl::Status why) const {
+  GetLogger("agent")->warn("refused {} from {} ({}): {}: {}", rpc, caller.empty() ? "?" : caller, ctx.peer(), what,
+                           why.message());
+  (void)audit_->RecordRefusal({caller, ctx.peer(), rpc, what, std::string(why.message())});
+  return why;
+}
+
+namespace {
+template <typename Units>
+std::string Describe(const std::string& run, const std::string& step, const Units& units) {
+  std::string out = absl::StrCat("run=", run, " step=", step, " units=");
+  int n = 0;
+  for (const auto& u : units) {
+    if (n++ == 8) return absl::StrCat(out, ",... (", units.size(), " units)");
+    absl::StrAppend(&out, n > 1 ? "," : "", u.substr(0, 256));
+  }
+  return out;
+}
+}  // namespace
+
 grpc::ServerUnaryReactor* AgentService::GetState(grpc::CallbackServerContext* ctx, const v1::GetStateRequest* req,
                                                  v1::GetStateResponse* resp) {
   std::string caller;
-  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return FinishNow(ctx, s);
-  if (req->units_size() > kMaxUnitsPerRequest)
-    return FinishNow(ctx, absl::InvalidArgumentError(absl::StrCat("at most ", kMaxUnitsPerRequest, " units")));
+  const std::string what = Describe("", "", req->units());
+  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return FinishNow(ctx, Refuse(*ctx, caller, "GetState", what, s));
+  if (req->units_size() > kMaxUnitsPerGetState)
+    return FinishNow(ctx, Refuse(*ctx, caller, "GetState", what,
+                                 absl::InvalidArgumentError(absl::StrCat("at most ", kMaxUnitsPerGetState,
+                                                                         " units per GetState request, got ",
+                                                                         req->units_size()))));
   for (const auto& u : req->units())
-    if (absl::Status s = config_.allowlist.Check(u); !s.ok()) return FinishNow(ctx, s);
+    if (absl::Status s = config_.allowlist.Check(u); !s.ok()) return FinishNow(ctx, Refuse(*ctx, caller, "GetState", what, s));
   return FinishOnWorker(ctx, [this, req, resp]() -> grpc::Status {
     resp->set_host(config_.host);
     resp->set_agent_version(kVersion);
@@ -82,13 +108,12 @@ grpc::ServerWriteReactor<v1::AgentEvent>* AgentService::Execute(grpc::CallbackSe
                                                                 const v1::ExecuteRequest* req) {
   using Stream = EventStream<v1::AgentEvent>;
   std::string caller;
-  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
+  const std::string what = Describe(req->run_id().substr(0, 256), req->step_id().substr(0, 256), req->units());
+  if (absl::Status s = Authorize(*ctx, &caller); !s.ok())
+    return Stream::Fail(ToGrpcStatus(Refuse(*ctx, caller, "Execute", what, s)));
   absl::Status valid = ValidateExecuteRequest(*req, config_.allowlist);
   for (int i = 0; valid.ok() && i < req->probes_size(); ++i) valid = CheckSecretUse(config_, req->probes(i));
-  if (!valid.ok()) {
-    GetLogger("agent")->warn("refused Execute from {}: {}", caller, valid.message());
-    return Stream::Fail(ToGrpcStatus(valid));
-  }
+  if (!valid.ok()) return Stream::Fail(ToGrpcStatus(Refuse(*ctx, caller, "Execute", what, valid)));
   if (draining_) return Stream::Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE, "agent is shutting down"));
   if (!req->dry_run()) {
     if (absl::Status s = lease_->Acquire(req->run_id(), std::chrono::milliseconds(req->lease_ms())); !s.ok())
@@ -108,11 +133,9 @@ grpc::ServerWriteReactor<v1::AgentEvent>* AgentService::Execute(grpc::CallbackSe
       }
       sink.Push(std::move(e));
     });
-    if (!request.dry_run()) {
-      // Renew from the end of the step: the lease counts the coordinator's silence, not the step.
-      (void)lease_->Renew(request.run_id(), std::chrono::milliseconds(request.lease_ms()));
-      lease_->EndStep();
-    }
+    // The end of a step does not renew the lease: only the coordinator does (RenewLease, a new
+    // step). An agent frozen mid-step must not extend a lease its coordinator already gave up.
+    if (!request.dry_run()) lease_->EndStep();
     return grpc::Status::OK;
   });
 }
@@ -120,12 +143,14 @@ grpc::ServerWriteReactor<v1::AgentEvent>* AgentService::Execute(grpc::CallbackSe
 grpc::ServerUnaryReactor* AgentService::Probe(grpc::CallbackServerContext* ctx, const v1::ProbeRequest* req,
                                               v1::ProbeResponse* resp) {
   std::string caller;
-  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return FinishNow(ctx, s);
+  const std::string what = absl::StrCat(req->probes_size(), " probe(s)");
+  auto refuse = [&](absl::Status s) { return FinishNow(ctx, Refuse(*ctx, caller, "Probe", what, std::move(s))); };
+  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return refuse(s);
   if (req->probes_size() > kMaxProbesPerRequest)
-    return FinishNow(ctx, absl::InvalidArgumentError(absl::StrCat("at most ", kMaxProbesPerRequest, " probes")));
+    return refuse(absl::InvalidArgumentError(absl::StrCat("at most ", kMaxProbesPerRequest, " probes")));
   for (const auto& p : req->probes()) {
-    if (absl::Status s = ValidateProbeSpec(p, config_.allowlist); !s.ok()) return FinishNow(ctx, s);
-    if (absl::Status s = CheckSecretUse(config_, p); !s.ok()) return FinishNow(ctx, s);
+    if (absl::Status s = ValidateProbeSpec(p, config_.allowlist); !s.ok()) return refuse(s);
+    if (absl::Status s = CheckSecretUse(config_, p); !s.ok()) return refuse(s);
   }
   return FinishOnWorker(ctx, [this, req, resp]() {
     for (const auto& p : req->probes()) *resp->add_results() = probes_->Run(p);
@@ -137,8 +162,10 @@ grpc::ServerUnaryReactor* AgentService::RenewLease(grpc::CallbackServerContext* 
                                                    const v1::RenewLeaseRequest* req,
                                                    v1::RenewLeaseResponse* resp) {
   std::string caller;
-  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return FinishNow(ctx, s);
-  if (absl::Status s = ValidateId("run_id", req->run_id()); !s.ok()) return FinishNow(ctx, s);
+  const std::string what = absl::StrCat("run=", req->run_id().substr(0, 256));
+  auto refuse = [&](absl::Status s) { return FinishNow(ctx, Refuse(*ctx, caller, "RenewLease", what, std::move(s))); };
+  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return refuse(s);
+  if (absl::Status s = ValidateId("run_id", req->run_id()); !s.ok()) return refuse(s);
   if (req->release()) {
     return FinishOnWorker(ctx, [this, run = req->run_id()]() {
       auto units = lease_->Release(run);
@@ -147,7 +174,7 @@ grpc::ServerUnaryReactor* AgentService::RenewLease(grpc::CallbackServerContext* 
     });
   }
   if (req->lease_ms() == 0 || req->lease_ms() > kMaxLeaseMs)
-    return FinishNow(ctx, absl::InvalidArgumentError(absl::StrCat("lease_ms must be 1..", kMaxLeaseMs)));
+    return refuse(absl::InvalidArgumentError(absl::StrCat("lease_ms must be 1..", kMaxLeaseMs)));
   if (absl::Status s = lease_->Renew(req->run_id(), std::chrono::milliseconds(req->lease_ms())); !s.ok())
     return FinishNow(ctx, s);
   for (const auto& u : lease_->held_units()) resp->add_held_units(u);

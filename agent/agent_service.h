@@ -38,11 +38,15 @@ class AgentService final : public v1::Agent::CallbackService {
  private:
   // PERMISSION_DENIED unless the caller's certificate identity is allowed.
   absl::Status Authorize(const grpc::CallbackServerContext& ctx, std::string* identity) const;
+  // Logs and audits a refused request (caller, peer address, what, why); returns `why`.
+  absl::Status Refuse(const grpc::CallbackServerContext& ctx, const std::string& caller, const char* rpc,
+                      const std::string& what, absl::Status why) const;
 
   const AgentConfig& config_;
   SystemdManager* systemd_;
   ProbeRunner* probes_;
   HostLease* lease_;
+  AuditLog* audit_;
   StepRunner runner_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> draining_{false};

@@ -1,5 +1,6 @@
 #include "dbus_systemd_manager.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -16,6 +17,9 @@ constexpr char kManagerIface[] = "org.freedesktop.systemd1.Manager";
 constexpr char kPropsIface[] = "org.freedesktop.DBus.Properties";
 constexpr size_t kMaxRememberedJobs = 4096;
 constexpr auto kCallTimeout = std::chrono::seconds(10);
+constexpr int kMaxReconnectAttempts = 20;
+// How long a read outside a job (GetState, probes) may wait for dbus to come back.
+constexpr auto kReadBudget = std::chrono::seconds(12);
 
 bool IsBusBroken(const sdbus::Error& e) {
   const std::string& n = e.getName();
@@ -64,6 +68,17 @@ std::string UnitObjectPath(const std::string& unit) {
 }
 
 }  // namespace
+
+std::optional<std::chrono::milliseconds> ReconnectBackoff(int attempt, SteadyTime now, SteadyTime deadline) {
+  const auto backoff = std::chrono::milliseconds(100 + 50 * attempt);
+  if (attempt >= kMaxReconnectAttempts || now + backoff >= deadline) return std::nullopt;
+  return backoff;
+}
+
+std::chrono::microseconds CallTimeoutUntil(SteadyTime now, SteadyTime deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
+  return std::clamp<std::chrono::microseconds>(left, std::chrono::milliseconds(1), kCallTimeout);
+}
 
 sdbus::IProxy& DbusSystemdManager::UnitProxyLocked(const std::string& unit) {
   auto& proxy = unit_proxies_[unit];
@@ -133,30 +148,32 @@ absl::Status DbusSystemdManager::ConnectLocked() {
 }
 
 template <typename F>
-auto DbusSystemdManager::WithReconnect(const std::string& what, F call)
+auto DbusSystemdManager::WithReconnect(const std::string& what, SteadyTime deadline, F call)
     -> absl::StatusOr<decltype(call())> {
-  constexpr int kMaxAttempts = 20;  // ~12 s of back-off: long enough for dbus to restart
   for (int attempt = 0;; ++attempt) {
-    const auto backoff = std::chrono::milliseconds(100 + 50 * attempt);
-    absl::Status connected;
+    absl::Status failed;
     {
       std::lock_guard<std::mutex> lock(conn_mu_);
-      if (!manager_ || disconnected_) connected = ConnectLocked();
+      if (!manager_ || disconnected_) failed = ConnectLocked();
     }
-    if (!connected.ok()) {
-      if (attempt >= kMaxAttempts) return connected;
-      std::this_thread::sleep_for(backoff);
-      continue;
+    if (failed.ok()) {
+      try {
+        return call();
+      } catch (const sdbus::Error& e) {
+        failed = FromDbusError(what, e);
+        if (!IsBusBroken(e)) return failed;
+        GetLogger("agent")->warn("D-Bus connection lost during {} ({}); reconnecting", what, e.getName());
+        std::lock_guard<std::mutex> lock(conn_mu_);
+        disconnected_ = true;
+      }
     }
-    try {
-      return call();
-    } catch (const sdbus::Error& e) {
-      if (!IsBusBroken(e) || attempt >= kMaxAttempts) return FromDbusError(what, e);
-      GetLogger("agent")->warn("D-Bus connection lost during {} ({}); reconnecting", what, e.getName());
-      std::this_thread::sleep_for(backoff);
-      std::lock_guard<std::mutex> lock(conn_mu_);
-      disconnected_ = true;
+    const auto backoff = ReconnectBackoff(attempt, std::chrono::steady_clock::now(), deadline);
+    if (!backoff) {
+      if (attempt >= kMaxReconnectAttempts) return failed;
+      return absl::DeadlineExceededError(absl::StrCat(what, ": D-Bus still unavailable at the deadline after ",
+                                                      attempt + 1, " attempt(s): ", failed.message()));
     }
+    std::this_thread::sleep_for(*backoff);
   }
 }
 
@@ -173,12 +190,17 @@ void DbusSystemdManager::OnJobRemoved(uint32_t, const sdbus::ObjectPath& job, co
 }
 
 absl::StatusOr<v1::UnitState> DbusSystemdManager::GetUnitState(const std::string& unit) {
-  return WithReconnect("reading state of " + unit, [&]() -> v1::UnitState {
+  return GetUnitStateUntil(unit, std::chrono::steady_clock::now() + kReadBudget);
+}
+
+absl::StatusOr<v1::UnitState> DbusSystemdManager::GetUnitStateUntil(const std::string& unit, SteadyTime deadline) {
+  return WithReconnect("reading state of " + unit, deadline, [&]() -> v1::UnitState {
     std::unique_lock<std::mutex> lock(conn_mu_);
     // One round trip: all interfaces' properties of the unit object (systemd loads the unit if
     // needed; an unknown unit answers LoadState=not-found).
     std::map<std::string, sdbus::Variant> props;
-    UnitProxyLocked(unit).callMethod("GetAll").onInterface(kPropsIface).withTimeout(kCallTimeout)
+    UnitProxyLocked(unit).callMethod("GetAll").onInterface(kPropsIface)
+        .withTimeout(CallTimeoutUntil(std::chrono::steady_clock::now(), deadline))
         .withArguments(std::string()).storeResultsTo(props);
     const auto& sprops = props;
     v1::UnitState st;
@@ -192,14 +214,16 @@ absl::StatusOr<v1::UnitState> DbusSystemdManager::GetUnitState(const std::string
       st.set_exec_main_status(VariantOr<int32_t>(sprops, "ExecMainStatus", 0));
       st.set_result(VariantOr<std::string>(sprops, "Result", ""));
       st.set_n_restarts(VariantOr<uint32_t>(sprops, "NRestarts", 0));
+      st.set_timeout_start_us(VariantOr<uint64_t>(sprops, "TimeoutStartUSec", 0));
+      st.set_timeout_stop_us(VariantOr<uint64_t>(sprops, "TimeoutStopUSec", 0));
     }
     st.set_read_at_unix_us(RealClock::Get()->NowUnixUs());
     return st;
   });
 }
 
-absl::StatusOr<bool> DbusSystemdManager::JobExists(const std::string& job) {
-  return WithReconnect("reading job " + job, [&]() -> bool {
+absl::StatusOr<bool> DbusSystemdManager::JobExists(const std::string& job, SteadyTime deadline) {
+  return WithReconnect("reading job " + job, deadline, [&]() -> bool {
     std::lock_guard<std::mutex> lock(conn_mu_);
     auto proxy = sdbus::createProxy(*conn_, kService, job);
     try {
@@ -212,8 +236,9 @@ absl::StatusOr<bool> DbusSystemdManager::JobExists(const std::string& job) {
   });
 }
 
-absl::StatusOr<std::string> DbusSystemdManager::InferResultFromState(JobKind kind, const std::string& unit) {
-  auto st = GetUnitState(unit);
+absl::StatusOr<std::string> DbusSystemdManager::InferResultFromState(JobKind kind, const std::string& unit,
+                                                                     SteadyTime deadline) {
+  auto st = GetUnitStateUntil(unit, deadline);
   if (!st.ok()) return st.status();
   const std::string& a = st->active_state();
   if (a == "activating" || a == "deactivating" || a == "reloading")
@@ -227,10 +252,12 @@ absl::StatusOr<JobOutcome> DbusSystemdManager::RunJob(JobKind kind, const std::s
   const char* method = kind == JobKind::kStart ? "StartUnit" : "StopUnit";
   const auto start = std::chrono::steady_clock::now();
   uint64_t generation = 0;
-  auto job = WithReconnect(absl::StrCat(method, " ", unit), [&]() -> std::string {
+  const auto deadline = start + timeout;
+  auto job = WithReconnect(absl::StrCat(method, " ", unit), deadline, [&]() -> std::string {
     std::lock_guard<std::mutex> lock(conn_mu_);
     sdbus::ObjectPath path;
-    manager_->callMethod(method).onInterface(kManagerIface).withTimeout(kCallTimeout)
+    manager_->callMethod(method).onInterface(kManagerIface)
+        .withTimeout(CallTimeoutUntil(std::chrono::steady_clock::now(), deadline))
         .withArguments(unit, std::string("replace")).storeResultsTo(path);
     generation = generation_;
     return path;
@@ -238,7 +265,6 @@ absl::StatusOr<JobOutcome> DbusSystemdManager::RunJob(JobKind kind, const std::s
   if (!job.ok()) return job.status();
 
   JobOutcome outcome;
-  const auto deadline = start + timeout;
   for (;;) {
     {
       // JobRemoved may have arrived before StartUnit's reply: look in the map first.
@@ -258,13 +284,13 @@ absl::StatusOr<JobOutcome> DbusSystemdManager::RunJob(JobKind kind, const std::s
                                                       " left to systemd)"));
     // Quiet for 500 ms, or the bus went away: a read reconnects if dbus restarted.
     if (disconnected_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    (void)GetUnitState(unit);
+    (void)GetUnitStateUntil(unit, deadline);
     {
       std::lock_guard<std::mutex> clock(conn_mu_);
       if (generation_ != generation) break;  // the signal may have been lost with the old connection
     }
     // systemd re-executed (daemon-reexec) or the signal was otherwise lost: the job is gone.
-    auto exists = JobExists(*job);
+    auto exists = JobExists(*job, deadline);
     if (exists.ok() && !*exists) {
       std::lock_guard<std::mutex> lock(jobs_mu_);
       auto it = finished_jobs_.find(*job);
@@ -287,7 +313,7 @@ absl::StatusOr<JobOutcome> DbusSystemdManager::RunJob(JobKind kind, const std::s
   if (outcome.result.empty()) {
     // The bus restarted while we waited: ask the unit instead of reporting a false failure.
     for (;;) {
-      auto inferred = InferResultFromState(kind, unit);
+      auto inferred = InferResultFromState(kind, unit, deadline);
       if (inferred.ok()) {
         outcome.result = *inferred;
         break;
@@ -305,7 +331,7 @@ absl::StatusOr<JobOutcome> DbusSystemdManager::RunJob(JobKind kind, const std::s
 }
 
 absl::Status DbusSystemdManager::ResetFailed(const std::string& unit) {
-  auto r = WithReconnect("ResetFailedUnit " + unit, [&]() -> bool {
+  auto r = WithReconnect("ResetFailedUnit " + unit, std::chrono::steady_clock::now() + kReadBudget, [&]() -> bool {
     std::lock_guard<std::mutex> lock(conn_mu_);
     manager_->callMethod("ResetFailedUnit").onInterface(kManagerIface).withTimeout(kCallTimeout)
         .withArguments(unit);

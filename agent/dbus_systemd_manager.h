@@ -8,11 +8,21 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "failover/systemd_manager.h"
 #include "sdbus-c++/sdbus-c++.h"
 
 namespace failover::agent {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// The back-off before retry `attempt` (0-based) of a D-Bus call whose bus is broken, or nullopt
+// when that retry would not start before `deadline` (or after 20 attempts): every reconnect loop
+// ends by the job's deadline, not ~12 s of back-off later.
+std::optional<std::chrono::milliseconds> ReconnectBackoff(int attempt, SteadyTime now, SteadyTime deadline);
+// A D-Bus call's own timeout: what is left until `deadline`, at most 10 s, at least 1 ms.
+std::chrono::microseconds CallTimeoutUntil(SteadyTime now, SteadyTime deadline);
 
 class DbusSystemdManager : public SystemdManager {
  public:
@@ -29,15 +39,17 @@ class DbusSystemdManager : public SystemdManager {
   DbusSystemdManager() = default;
   // (Re)creates the connection, the manager proxy and the JobRemoved subscription.
   absl::Status ConnectLocked();
-  // Runs `call` against the manager; on a broken bus (dbus restarted) reconnects once and retries.
+  // Runs `call` against the manager; on a broken bus (dbus restarted) reconnects and retries
+  // until `deadline` (DEADLINE_EXCEEDED naming `what` and the last error after it).
   template <typename F>
-  auto WithReconnect(const std::string& what, F call) -> absl::StatusOr<decltype(call())>;
+  auto WithReconnect(const std::string& what, SteadyTime deadline, F call) -> absl::StatusOr<decltype(call())>;
+  absl::StatusOr<v1::UnitState> GetUnitStateUntil(const std::string& unit, SteadyTime deadline);
   void OnJobRemoved(uint32_t id, const sdbus::ObjectPath& job, const std::string& unit,
                     const std::string& result);
   // False once systemd no longer has the job object (it finished, whether or not we saw JobRemoved).
-  absl::StatusOr<bool> JobExists(const std::string& job);
+  absl::StatusOr<bool> JobExists(const std::string& job, SteadyTime deadline);
   // Infers a job's result from the unit's state when its JobRemoved was lost (bus restart).
-  absl::StatusOr<std::string> InferResultFromState(JobKind kind, const std::string& unit);
+  absl::StatusOr<std::string> InferResultFromState(JobKind kind, const std::string& unit, SteadyTime deadline);
 
   // Stops the event-loop thread of the current connection (if any) and waits for it.
   void StopLoopLocked();

@@ -23,12 +23,27 @@ absl::Status HostLease::Acquire(const std::string& run_id, std::chrono::millisec
                        " ms); refusing run ", run_id));
     holder_.clear();  // expired and nothing left to restore
   }
+  if (holder_ == run_id && ExpiredLocked(now) && !held_.empty())
+    return ExpiredError(run_id, now);
   if (holder_ != run_id) {
     holder_ = run_id;
-    PersistLocked();
+    (void)PersistLocked();  // logged; a stop still needs a persisted Hold
   }
   expires_ = now + lease;
   return absl::OkStatus();
+}
+
+bool HostLease::ExpiredLocked(std::chrono::steady_clock::time_point now) const {
+  return !holder_.empty() && steps_in_flight_ == 0 && now >= expires_;
+}
+
+absl::Status HostLease::ExpiredError(const std::string& run_id, std::chrono::steady_clock::time_point now) const {
+  // A late renewal (e.g. queued while the agent was frozen) must not revive a lease that ran out:
+  // the agent is restoring what the run held.
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the lease of run ", run_id, " expired ",
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - expires_).count(),
+      " ms ago; the agent restores the units it held"));
 }
 
 absl::Status HostLease::Renew(const std::string& run_id, std::chrono::milliseconds lease) {
@@ -37,7 +52,9 @@ absl::Status HostLease::Renew(const std::string& run_id, std::chrono::millisecon
     return absl::FailedPreconditionError(
         holder_.empty() ? absl::StrCat("run ", run_id, " holds no lease on this host (it expired or was released)")
                         : absl::StrCat("host is held by run ", holder_, ", not ", run_id));
-  expires_ = clock_->Now() + lease;
+  const auto now = clock_->Now();
+  if (ExpiredLocked(now)) return ExpiredError(run_id, now);
+  expires_ = now + lease;
   return absl::OkStatus();
 }
 
@@ -47,7 +64,7 @@ std::vector<std::string> HostLease::Release(const std::string& run_id) {
   std::vector<std::string> units(held_.begin(), held_.end());
   held_.clear();
   holder_.clear();
-  PersistLocked();
+  (void)PersistLocked();  // logged
   return units;
 }
 
@@ -61,24 +78,26 @@ void HostLease::EndStep() {
   --steps_in_flight_;
 }
 
-void HostLease::Hold(const std::string& unit) {
+absl::Status HostLease::Hold(const std::string& unit) {
   std::lock_guard<std::mutex> lock(mu_);
-  held_.insert(unit);
-  PersistLocked();
+  const bool added = held_.insert(unit).second;
+  absl::Status s = PersistLocked();
+  if (!s.ok() && added) held_.erase(unit);
+  return s;
 }
 
 void HostLease::Unhold(const std::string& unit) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (held_.erase(unit) > 0) PersistLocked();
+  if (held_.erase(unit) > 0) (void)PersistLocked();  // logged
 }
 
 std::pair<std::string, std::vector<std::string>> HostLease::TakeExpired() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (holder_.empty() || steps_in_flight_ > 0 || clock_->Now() < expires_) return {};
+  if (!ExpiredLocked(clock_->Now())) return {};
   std::pair<std::string, std::vector<std::string>> out{holder_, {held_.begin(), held_.end()}};
   held_.clear();
   holder_.clear();
-  PersistLocked();
+  (void)PersistLocked();  // logged
   return out;
 }
 
@@ -92,7 +111,7 @@ std::pair<std::string, std::vector<std::string>> HostLease::TakePersisted() {
     if (kind == "run") out.first = value;
     if (kind == "unit") out.second.push_back(value);
   }
-  PersistLocked();  // the in-memory table is empty: so is the file now
+  (void)PersistLocked();  // the in-memory table is empty: so is the file now
   return out;
 }
 
@@ -122,22 +141,29 @@ std::vector<v1::OperationRecord> HostLease::autonomous() {
   return {autonomous_.begin(), autonomous_.end()};
 }
 
-void HostLease::PersistLocked() {
-  if (state_file_.empty()) return;
+absl::Status HostLease::PersistLocked() {
+  if (state_file_.empty()) return absl::OkStatus();
   // Write-then-rename: a crash leaves either the old or the new table, never half of one.
   const std::string tmp = state_file_ + ".tmp";
   {
+    errno = 0;
     std::ofstream out(tmp, std::ios::trunc);
     if (!holder_.empty()) out << "run " << holder_ << "\n";
     for (const auto& u : held_) out << "unit " << u << "\n";
     out.flush();
     if (!out) {
-      GetLogger("agent")->error("cannot write lease state {}: held units would not survive an agent restart", tmp);
-      return;
+      const std::string err = errno != 0 ? std::strerror(errno) : "write failed";
+      GetLogger("agent")->error("cannot write lease state {}: {}: held units would not survive an agent restart",
+                                tmp, err);
+      return absl::UnavailableError(absl::StrCat("cannot write lease state file ", tmp, ": ", err));
     }
   }
-  if (std::rename(tmp.c_str(), state_file_.c_str()) != 0)
-    GetLogger("agent")->error("cannot replace lease state {}: {}", state_file_, std::strerror(errno));
+  if (std::rename(tmp.c_str(), state_file_.c_str()) != 0) {
+    const std::string err = std::strerror(errno);
+    GetLogger("agent")->error("cannot replace lease state {}: {}", state_file_, err);
+    return absl::UnavailableError(absl::StrCat("cannot replace lease state file ", state_file_, ": ", err));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace failover::agent

@@ -24,18 +24,24 @@ class HostLease {
   HostLease(Clock* clock, std::string state_file) : clock_(clock), state_file_(std::move(state_file)) {}
 
   // Takes the host for `run_id`, or renews it if the run already holds it.
-  // FAILED_PRECONDITION naming the holding run otherwise.
+  // FAILED_PRECONDITION naming the holding run otherwise, or when the run's own lease ran out
+  // with units still held (they are being restored).
   absl::Status Acquire(const std::string& run_id, std::chrono::milliseconds lease);
-  // Extends the lease of the holding run. FAILED_PRECONDITION when another run (or none) holds it.
+  // Extends the lease of the holding run. FAILED_PRECONDITION when another run (or none) holds
+  // it, or when its lease already ran out (no step running): an expired lease is never revived.
   absl::Status Renew(const std::string& run_id, std::chrono::milliseconds lease);
   // Ends the run's hold; returns the units still held, which the caller must start again.
   std::vector<std::string> Release(const std::string& run_id);
 
-  // A step is executing for the holder: the lease cannot expire under it.
+  // A step is executing for the holder: the lease cannot expire under it. Ending a step does
+  // not extend the lease: only the coordinator's renewals do (RenewLease, Acquire of a new step).
   void BeginStep();
   void EndStep();
-  // Marks a unit as stopped by the holding run (before the stop job), or no longer held.
-  void Hold(const std::string& unit);
+  // Marks a unit as stopped by the holding run (before the stop job). An error (naming the state
+  // file and the OS error) when the hold cannot be persisted: the unit is then not held and the
+  // caller must not stop it, since a restarted agent could not bring it back.
+  absl::Status Hold(const std::string& unit);
+  // The unit is no longer held.
   void Unhold(const std::string& unit);
 
   // When the lease passed with no step running: clears the holder and returns
@@ -54,7 +60,9 @@ class HostLease {
   std::vector<v1::OperationRecord> autonomous();
 
  private:
-  void PersistLocked();
+  absl::Status PersistLocked();
+  bool ExpiredLocked(std::chrono::steady_clock::time_point now) const;
+  absl::Status ExpiredError(const std::string& run_id, std::chrono::steady_clock::time_point now) const;
   Clock* clock_;
   std::string state_file_;
   std::mutex mu_;

@@ -1,5 +1,8 @@
 #include "step_runner.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/strings/str_cat.h"
 #include "failover/logging.h"
 #include "failover/unit_state.h"
@@ -47,6 +50,24 @@ absl::Status ValidateExecuteRequest(const v1::ExecuteRequest& req, const UnitAll
   return absl::OkStatus();
 }
 
+absl::Status CheckLeaseCoversUnitTimeouts(const v1::ExecuteRequest& req, const v1::UnitState& st) {
+  if (req.operation() == v1::OPERATION_START) return absl::OkStatus();  // holds nothing
+  // What one stop and one start of the unit can take as the agent waits for them: the unit's own
+  // timeout, capped by the step's job timeout (systemd's 0 means unknown: the job timeout).
+  const uint64_t job_us = uint64_t{req.job_timeout_ms()} * 1000;
+  auto bound = [job_us](uint64_t unit_us) { return unit_us == 0 ? job_us : std::min(unit_us, job_us); };
+  const uint64_t need_us = bound(st.timeout_stop_us()) + bound(st.timeout_start_us());
+  if (uint64_t{req.lease_ms()} * 1000 >= need_us) return absl::OkStatus();
+  auto ms = [](uint64_t us) {
+    return us == UINT64_MAX ? std::string("infinity") : absl::StrCat(us / 1000, " ms");
+  };
+  return absl::FailedPreconditionError(absl::StrCat(
+      "lease_ms ", req.lease_ms(), " is shorter than what a stop and a start of ", st.unit(), " can take: ",
+      "TimeoutStopUSec ", ms(st.timeout_stop_us()), " + TimeoutStartUSec ", ms(st.timeout_start_us()),
+      " (each capped by job_timeout_ms ", req.job_timeout_ms(), ") = ", need_us / 1000,
+      " ms; raise defaults.lease_ms or lower the unit's timeouts; nothing was changed"));
+}
+
 v1::AgentEvent StepRunner::Event(v1::AgentEvent::Kind kind, const std::string& unit) {
   v1::AgentEvent e;
   e.set_kind(kind);
@@ -56,8 +77,8 @@ v1::AgentEvent StepRunner::Event(v1::AgentEvent::Kind kind, const std::string& u
   return e;
 }
 
-v1::OperationRecord StepRunner::Job(const v1::ExecuteRequest& req, const std::string& caller, JobKind kind,
-                                    const std::string& unit, bool autonomous) {
+v1::OperationRecord StepRunner::NewRecord(const v1::ExecuteRequest& req, JobKind kind, const std::string& unit,
+                                          bool autonomous) {
   v1::OperationRecord op;
   op.set_step_id(req.step_id());
   op.set_host(host_);
@@ -66,14 +87,44 @@ v1::OperationRecord StepRunner::Job(const v1::ExecuteRequest& req, const std::st
   op.set_autonomous(autonomous);
   op.set_run_id(req.run_id());
   op.set_started_at_unix_us(clock_->NowUnixUs());
-  audit_->Record({req.run_id(), caller, unit, JobName(kind), "begin", ""});
+  return op;
+}
+
+absl::Status StepRunner::BeforeJob(const v1::ExecuteRequest& req, const std::string& caller, JobKind kind,
+                                   const std::string& unit, bool autonomous, bool hold) {
+  absl::Status audited = audit_->Record({req.run_id(), caller, unit, JobName(kind), "begin", ""});
+  if (!audited.ok() && !autonomous)
+    return absl::FailedPreconditionError(absl::StrCat("refused to ", JobName(kind), " ", unit, ": ",
+                                                      audited.message(), "; the unit was not touched (fix the "
+                                                      "audit log, then run again)"));
+  if (!audited.ok())  // the agent's own restore: bringing a unit back beats an audit line
+    GetLogger("agent")->error("[run={}][unit={}] starting without an audit entry: {}", req.run_id(), unit,
+                              audited.message());
+  if (!hold) return absl::OkStatus();
+  absl::Status held = lease_->Hold(unit);
+  if (held.ok()) return absl::OkStatus();
+  (void)audit_->Record({req.run_id(), caller, unit, JobName(kind), "end", "refused: cannot hold"});
+  return absl::FailedPreconditionError(absl::StrCat("refused to stop ", unit, ": the hold cannot be persisted (",
+                                                    held.message(), "), so a restarted agent could not start it "
+                                                    "again; the unit was not touched (fix the state dir, then run "
+                                                    "again)"));
+}
+
+v1::OperationRecord StepRunner::Job(const v1::ExecuteRequest& req, const std::string& caller, JobKind kind,
+                                    const std::string& unit, bool autonomous, bool hold) {
+  v1::OperationRecord op = NewRecord(req, kind, unit, autonomous);
+  if (absl::Status s = BeforeJob(req, caller, kind, unit, autonomous, hold); !s.ok()) {
+    op.set_result("refused");
+    op.set_detail(Redact(std::string(s.message())));
+    return op;
+  }
   const auto t0 = clock_->Now();
   auto outcome = systemd_->RunJob(kind, unit, std::chrono::milliseconds(req.job_timeout_ms()));
   if (outcome.ok() && outcome->result == "start-limit-hit" && req.allow_reset_failed()) {
     // Allowed by config: clear the start limit once, say so, and try again.
-    audit_->Record({req.run_id(), caller, unit, "reset-failed", "begin", ""});
-    absl::Status rs = systemd_->ResetFailed(unit);
-    audit_->Record({req.run_id(), caller, unit, "reset-failed", "end", rs.ok() ? "done" : std::string(rs.message())});
+    absl::Status rs = audit_->Record({req.run_id(), caller, unit, "reset-failed", "begin", ""});
+    if (rs.ok()) rs = systemd_->ResetFailed(unit);
+    (void)audit_->Record({req.run_id(), caller, unit, "reset-failed", "end", rs.ok() ? "done" : std::string(rs.message())});
     if (rs.ok()) {
       outcome = systemd_->RunJob(kind, unit, std::chrono::milliseconds(req.job_timeout_ms()));
       if (outcome.ok()) op.set_detail("start-limit-hit; reset-failed then started again");
@@ -94,7 +145,9 @@ v1::OperationRecord StepRunner::Job(const v1::ExecuteRequest& req, const std::st
                                    st->exec_main_status()));
     }
   }
-  audit_->Record({req.run_id(), caller, unit, JobName(kind), "end", op.result()});
+  if (absl::Status s = audit_->Record({req.run_id(), caller, unit, JobName(kind), "end", op.result()}); !s.ok())
+    op.set_detail(absl::StrCat(op.detail().empty() ? "" : op.detail() + "; ", "audit end entry not written: ",
+                               s.message()));
   return op;
 }
 
@@ -114,6 +167,13 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
                                               "; nothing was changed")
                                : absl::StrCat("cannot read ", unit, " on host ", host_, ": ",
                                               st.status().message(), "; nothing was changed"));
+      emit(done);
+      return done;
+    }
+    if (absl::Status s = CheckLeaseCoversUnitTimeouts(req, *st); !s.ok()) {
+      v1::AgentEvent done = Event(v1::AgentEvent::STEP_DONE, unit);
+      done.set_ok(false);
+      done.set_message(absl::StrCat("host ", host_, ": ", s.message()));
       emit(done);
       return done;
     }
@@ -159,12 +219,13 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
         emit(e);
         continue;
       }
-      // Hold before stopping: if we die between stop and start, the next agent restores it.
-      if (kind == JobKind::kStop && !req.restore_stopped()) lease_->Hold(unit);
       v1::AgentEvent issued = Event(v1::AgentEvent::JOB_ISSUED, unit);
       issued.set_message(absl::StrCat(JobName(kind), " ", unit));
       emit(issued);
-      v1::OperationRecord op = Job(req, caller, kind, unit, /*autonomous=*/false);
+      // Hold before stopping: if we die between stop and start, the next agent restores it.
+      const bool hold = kind == JobKind::kStop && !req.restore_stopped();
+      v1::OperationRecord op = Job(req, caller, kind, unit, /*autonomous=*/false, hold);
+      const bool refused = op.result() == "refused";
       // A restart's start ends the hold whatever its result: nothing more the agent could do.
       if (kind == JobKind::kStart) lease_->Unhold(unit);
       v1::AgentEvent done = Event(v1::AgentEvent::JOB_DONE, unit);
@@ -177,7 +238,7 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
         ok = false;
         why = done.message();
         // A failed stop may have left the unit down (e.g. stop timeout then killed): bring it back.
-        if (kind == JobKind::kStop && req.operation() == v1::OPERATION_RESTART) {
+        if (kind == JobKind::kStop && req.operation() == v1::OPERATION_RESTART && !refused) {
           v1::OperationRecord back = Job(req, caller, JobKind::kStart, unit, /*autonomous=*/false);
           lease_->Unhold(unit);
           v1::AgentEvent e = Event(v1::AgentEvent::JOB_DONE, unit);

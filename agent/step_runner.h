@@ -20,6 +20,8 @@ namespace failover::agent {
 
 // Limits on request fields (oversized input is refused, not stored).
 inline constexpr int kMaxUnitsPerRequest = 64;
+// GetState reads only: a host may have more units than one step acts on. Clients batch above it.
+inline constexpr int kMaxUnitsPerGetState = 256;
 inline constexpr int kMaxProbesPerRequest = 32;
 inline constexpr uint32_t kMaxJobTimeoutMs = 15 * 60 * 1000;
 inline constexpr uint32_t kMaxLeaseMs = 24 * 60 * 60 * 1000;
@@ -29,6 +31,11 @@ inline constexpr size_t kMaxIdLength = 128;
 absl::Status ValidateId(const std::string& what, const std::string& id);
 // Checks every field of an Execute request against limits, unit-name rules and the allowlist.
 absl::Status ValidateExecuteRequest(const v1::ExecuteRequest& req, const UnitAllowlist& allowlist);
+
+// A STOP or RESTART step's lease must cover one stop and one start of each unit as the agent
+// waits for them: TimeoutStopUSec + TimeoutStartUSec, each capped by the step's job_timeout_ms.
+// FAILED_PRECONDITION naming both values otherwise.
+absl::Status CheckLeaseCoversUnitTimeouts(const v1::ExecuteRequest& req, const v1::UnitState& st);
 
 using EmitFn = std::function<void(v1::AgentEvent)>;
 
@@ -50,9 +57,16 @@ class StepRunner {
   const std::string& host() const { return host_; }
 
  private:
-  // Issues one job with audit entries; returns the record (result "done" on success).
+  // Issues one job with audit entries; returns the record (result "done" on success). With
+  // `hold`, the unit is held (persisted) before the job. Result "refused", the unit untouched,
+  // when the begin entry cannot be audited (except the agent's own restores) or the hold
+  // cannot be persisted; the detail names the file and the error.
   v1::OperationRecord Job(const v1::ExecuteRequest& req, const std::string& caller, JobKind kind,
-                          const std::string& unit, bool autonomous);
+                          const std::string& unit, bool autonomous, bool hold = false);
+  absl::Status BeforeJob(const v1::ExecuteRequest& req, const std::string& caller, JobKind kind,
+                         const std::string& unit, bool autonomous, bool hold);
+  v1::OperationRecord NewRecord(const v1::ExecuteRequest& req, JobKind kind, const std::string& unit,
+                                bool autonomous);
   v1::AgentEvent Event(v1::AgentEvent::Kind kind, const std::string& unit);
 
   std::string host_;

@@ -62,8 +62,32 @@ bool BuildRunRequest(const RunFlags& f, v1::RunRequest* req) {
   return true;
 }
 
+namespace {
+
+// Over TCP: our certificate is usable, and one TLS handshake with the coordinator succeeds
+// within the connect timeout. Prints what is wrong otherwise.
+bool CheckTlsPath(const GlobalOptions& g, std::chrono::milliseconds timeout) {
+  if (absl::Status s = CheckOwnCertificate(g.tls); !s.ok()) {
+    std::cerr << "failoverctl: cannot reach the coordinator at " << g.coordinator
+              << " with this certificate: " << s.message() << "\n";
+    return false;
+  }
+  if (absl::Status s = ProbeTlsHandshake(g.coordinator, g.tls, g.tls_server_name, timeout); !s.ok()) {
+    std::cerr << "failoverctl: cannot reach the coordinator at " << g.coordinator << ": " << s.message() << "\n";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::unique_ptr<v1::Coordinator::Stub> Connect(const GlobalOptions& g) {
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(g.connect_timeout_s * 1000));
+  if (g.connect_timeout_s <= 0) {
+    std::cerr << "failoverctl: --connect-timeout must be > 0 seconds\n";
+    return nullptr;
+  }
   if (g.coordinator.rfind("unix:", 0) != 0) {
     auto c = MakeChannelCredentials(g.tls);
     if (!c.ok()) {
@@ -71,10 +95,11 @@ std::unique_ptr<v1::Coordinator::Stub> Connect(const GlobalOptions& g) {
                 << " (a TCP coordinator needs --tls-ca, --tls-cert, --tls-key)\n";
       return nullptr;
     }
+    if (!CheckTlsPath(g, timeout)) return nullptr;
     creds = *c;
   }
   return v1::Coordinator::NewStub(
-      grpc::CreateCustomChannel(g.coordinator, creds, DefaultChannelArguments(g.tls_server_name)));
+      grpc::CreateCustomChannel(g.coordinator, creds, DefaultChannelArguments(g.tls_server_name, timeout)));
 }
 
 int ReportRpcError(const std::string& what, const grpc::Status& s, const GlobalOptions& g) {

@@ -20,6 +20,7 @@ struct GlobalOptions {
   TlsFiles tls;
   std::string tls_server_name;
   int timeout_s = 3600;
+  double connect_timeout_s = 5;  // TCP connect + TLS handshake
 };
 
 struct RunFlags {

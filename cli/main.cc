@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", g.tls.key_file, "our client key (TCP)");
   app.add_option("--tls-server-name", g.tls_server_name, "name in the coordinator's certificate, if not its address");
   app.add_option("--timeout", g.timeout_s, "give up on a run after this many seconds");
+  app.add_option("--connect-timeout", g.connect_timeout_s, "seconds to connect and finish the TLS handshake (default 5)");
 
   RunFlags plan_f, run_f, health_f;
   auto* plan = app.add_subcommand("plan", "show the steps a run would take; check every agent answers");

@@ -22,8 +22,9 @@ std::shared_ptr<spdlog::logger> GetLogger(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu);
   if (auto existing = spdlog::get(name)) return existing;
   auto logger = spdlog::stderr_color_mt(name);
-  // journald stamps lines itself; elsewhere we want time with milliseconds.
-  logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "[%n] %l: %v" : "%Y-%m-%dT%H:%M:%S.%e [%n] %l: %v");
+  // journald stamps lines itself; elsewhere UTC time with milliseconds and a Z, as the reports.
+  logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "[%n] %l: %v" : "%Y-%m-%dT%H:%M:%S.%eZ [%n] %l: %v",
+                      spdlog::pattern_time_type::utc);
   if (const char* level = std::getenv("FAILOVER_LOG_LEVEL")) logger->set_level(spdlog::level::from_str(level));
   return logger;
 }

@@ -192,7 +192,7 @@ v1::ProbeResult LocalProbeRunner::Run(const v1::ProbeSpec& spec) {
     ++attempts;
     if (a.healthy) break;
     const auto next = t + interval;
-    if (next >= deadline) break;
+    if (next >= deadline || clock_->Now() >= deadline) break;  // no attempt starts after the deadline
     if (next > clock_->Now()) clock_->SleepFor(std::chrono::duration_cast<std::chrono::microseconds>(next - clock_->Now()));
   }
   r.set_healthy(a.healthy);

@@ -1,5 +1,8 @@
 #include "grpc_agent_client.h"
 
+#include <algorithm>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "failover/event_stream.h"
 #include "failover/tls.h"
@@ -13,30 +16,64 @@ absl::StatusOr<std::unique_ptr<GrpcAgentClient>> GrpcAgentClient::Create(const C
   } else {
     auto c = MakeChannelCredentials(config.tls);
     if (!c.ok()) return c.status();
+    if (absl::Status s = CheckOwnCertificate(config.tls); !s.ok())
+      return absl::Status(s.code(), absl::StrCat("host ", host.name, ": the coordinator's own certificate: ", s.message()));
     creds = *c;
   }
   // Agents' certificates name the host (CN/SAN = host name), not its address.
   auto channel = grpc::CreateCustomChannel(host.agent, creds,
                                            DefaultChannelArguments(config.insecure_plaintext ? "" : host.name));
-  return std::unique_ptr<GrpcAgentClient>(new GrpcAgentClient(
+  auto client = std::unique_ptr<GrpcAgentClient>(new GrpcAgentClient(
       host.name, host.agent, channel, std::chrono::milliseconds(config.defaults.call_timeout_ms)));
+  if (!config.insecure_plaintext) client->tls_ = config.tls;
+  return client;
 }
 
 absl::Status GrpcAgentClient::Annotate(const grpc::Status& s) const {
   if (s.ok()) return absl::OkStatus();
   std::string msg = s.error_message();
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
-    msg = absl::StrCat("agent ", address_, " unreachable: ", msg);
+    msg = absl::StrCat("agent ", address_, " unreachable: ", msg,
+                       s.error_code() == grpc::StatusCode::UNAVAILABLE ? Diagnose(msg) : "");
+  else if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT || s.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+           s.error_code() == grpc::StatusCode::UNAUTHENTICATED || s.error_code() == grpc::StatusCode::FAILED_PRECONDITION)
+    msg = absl::StrCat("agent ", address_, " refused the request: ", msg);
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), absl::StrCat("host ", host_, ": ", msg));
 }
 
+std::string GrpcAgentClient::Diagnose(const std::string& grpc_message) const {
+  // gRPC says only "Socket closed" when a handshake fails: one handshake of our own says why.
+  const bool tls_failure = absl::StrContains(grpc_message, "Socket closed") ||
+                           absl::StrContains(grpc_message, "andshake") || absl::StrContains(grpc_message, "SSL");
+  if (!tls_.enabled() || !tls_failure) return "";
+  absl::Status s = ProbeTlsHandshake(address_, tls_, host_, std::chrono::seconds(2));
+  if (s.ok() || (s.code() == absl::StatusCode::kUnavailable && absl::StrContains(s.message(), "cannot connect")))
+    return "";
+  return absl::StrCat(" (", s.message(), ")");
+}
+
 absl::StatusOr<v1::GetStateResponse> GrpcAgentClient::GetState(const v1::GetStateRequest& req) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + call_timeout_);
-  ctx.set_wait_for_ready(false);
-  v1::GetStateResponse resp;
-  if (absl::Status s = Annotate(stub_->GetState(&ctx, req, &resp)); !s.ok()) return s;
-  return resp;
+  // Hosts may have more units than one request carries: ask in batches, answer as one.
+  v1::GetStateResponse all;
+  bool first = true;
+  int i = 0;
+  do {
+    v1::GetStateRequest batch = req;
+    batch.clear_units();
+    for (int end = std::min(req.units_size(), i + kGetStateBatch); i < end; ++i) batch.add_units(req.units(i));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + call_timeout_);
+    ctx.set_wait_for_ready(false);
+    v1::GetStateResponse resp;
+    if (absl::Status s = Annotate(stub_->GetState(&ctx, batch, &resp)); !s.ok()) return s;
+    if (first) {
+      all = std::move(resp);
+      first = false;
+    } else {
+      for (auto& u : *resp.mutable_units()) *all.add_units() = std::move(u);
+    }
+  } while (i < req.units_size());
+  return all;
 }
 
 absl::Status GrpcAgentClient::Execute(const v1::ExecuteRequest& req,

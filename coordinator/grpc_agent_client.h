@@ -5,6 +5,7 @@
 
 #include "coordinator/config.h"
 #include "failover/agent_client.h"
+#include "failover/tls.h"
 #include "failover/v1/agent.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
@@ -12,6 +13,9 @@ namespace failover::coordinator {
 
 class GrpcAgentClient : public AgentClient {
  public:
+  // Units per GetState call: agents accept up to 256 (64 before); larger hosts are batched.
+  static constexpr int kGetStateBatch = 64;
+
   // Builds the channel for `host` from the config's TLS settings.
   static absl::StatusOr<std::unique_ptr<GrpcAgentClient>> Create(const Config& config, const HostConfig& host);
 
@@ -27,11 +31,14 @@ class GrpcAgentClient : public AgentClient {
       : host_(std::move(host)), address_(std::move(address)), stub_(v1::Agent::NewStub(channel)),
         call_timeout_(call_timeout) {}
   absl::Status Annotate(const grpc::Status& s) const;
+  // Why a TLS connection to the agent fails, in words (" (...)"), or "" when it does not.
+  std::string Diagnose(const std::string& grpc_message) const;
 
   std::string host_;
   std::string address_;
   std::unique_ptr<v1::Agent::Stub> stub_;
   std::chrono::milliseconds call_timeout_;
+  TlsFiles tls_;  // empty with insecure_plaintext
 };
 
 }  // namespace failover::coordinator

@@ -28,6 +28,7 @@ void InstallSignalHandlers() {
 
 // mTLS for TCP (required), none for a unix socket (its permissions vet callers); null on error.
 std::shared_ptr<grpc::ServerCredentials> ListenCredentials(const std::string& listen, const failover::TlsFiles& tls,
+                                                           const std::vector<std::string>& allowed_clients,
                                                            spdlog::logger& log) {
   if (listen.rfind("unix:", 0) == 0) {
     const std::string path = listen.substr(5);
@@ -38,6 +39,11 @@ std::shared_ptr<grpc::ServerCredentials> ListenCredentials(const std::string& li
   }
   if (!tls.enabled()) {
     log.error("--listen {} is TCP: failoverctl over TCP needs mTLS (--tls-ca, --tls-cert, --tls-key)", listen);
+    return nullptr;
+  }
+  if (allowed_clients.empty()) {
+    log.error("--listen {} is TCP: --allowed-clients is required (e.g. --allowed-clients operator): without it "
+              "any certificate of the CA, agents' included, could drive the coordinator", listen);
     return nullptr;
   }
   auto c = failover::MakeServerCredentials(tls);
@@ -99,7 +105,7 @@ int main(int argc, char** argv) {
   auto log = GetLogger("coordinator");
   InstallSignalHandlers();
   const bool unix_socket = listen.rfind("unix:", 0) == 0;
-  std::shared_ptr<grpc::ServerCredentials> creds = ListenCredentials(listen, tls, *log);
+  std::shared_ptr<grpc::ServerCredentials> creds = ListenCredentials(listen, tls, options.allowed_clients, *log);
   if (!creds) return 2;
   std::unique_ptr<coordinator::ConfigHolder> holder = LoadOwnConfig(config_path, *log);
   if (!holder) return 2;
@@ -117,6 +123,7 @@ int main(int argc, char** argv) {
   // failoverctl pings every 2 s on quiet streams (a gate can take minutes): allow it.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 5000);  // a stalled TLS peer is dropped after 5 s
   auto server = builder.BuildAndStart();
   if (!server) {
     log->error("cannot listen on {}", listen);

@@ -15,9 +15,10 @@ fake=$repo/tests/testbed/fake-service.py
 mkdir -p "$state/secrets" "$state/control"
 [ -f "$state/secrets/panel_token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state/secrets/panel_token"
 chmod 600 "$state/secrets/panel_token"
-bash "$repo/deploy/make-certs.sh" "$state/certs" coordinator operator intruder api cerebro panel >/dev/null
+bash "$repo/deploy/make-certs.sh" "$state/certs" --coordinator coordinator --client operator intruder \
+  --server api cerebro panel >/dev/null
 # A second CA, for the "certificate from another CA" test.
-bash "$repo/deploy/make-certs.sh" "$state/certs-other" coordinator >/dev/null
+bash "$repo/deploy/make-certs.sh" "$state/certs-other" --coordinator coordinator >/dev/null
 
 # service NAME PORT [extra [Unit] lines] -> unit text
 service_unit() {
@@ -97,6 +98,33 @@ write_host panel 10.77.0.13 sls-panel:8083 sls-api:8080
 service_unit cerebro sls-worker 8084 "" | sed 's/^StartLimitIntervalSec=0$/StartLimitIntervalSec=60s\nStartLimitBurst=3/' \
   > "$state/hosts/cerebro/units/sls-worker.service"
 echo sls-worker.service >> "$state/hosts/cerebro/boot-units"
+
+# api also runs a template for hosts with many units (over one GetState's 64): tiny instances,
+# sls-extra@1.service ... (not started at boot; the tests that use them start and stop them).
+cat > "$state/hosts/api/units/sls-extra@.service" <<UNIT
+[Unit]
+Description=SLS extra instance %i (test stand-in: many units on one host)
+StartLimitIntervalSec=0
+[Service]
+Type=simple
+ExecStart=/bin/sleep infinity
+TimeoutStartSec=5s
+TimeoutStopSec=5s
+UNIT
+
+# api's slow-stopping unit (3 s ExecStop), to freeze the agent mid-step in lease tests.
+cat > "$state/hosts/api/units/sls-slowstop.service" <<UNIT
+[Unit]
+Description=SLS slow stop (test stand-in: a stop that takes 3 s)
+StartLimitIntervalSec=0
+[Service]
+Type=simple
+ExecStart=/bin/sleep infinity
+ExecStop=/bin/sleep 3
+TimeoutStartSec=5s
+TimeoutStopSec=5s
+UNIT
+echo sls-slowstop.service >> "$state/hosts/api/boot-units"
 
 # panel's monitor guard: a timer whose oneshot checks the panel's health.
 cat > "$state/hosts/panel/units/sls-monitor.service" <<UNIT

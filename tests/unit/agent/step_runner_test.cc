@@ -173,17 +173,6 @@ TEST(ValidateExecuteRequest, RefusesBadFieldsAndUnitsOffTheAllowlist) {
             absl::StatusCode::kPermissionDenied);
 }
 
-TEST(HostLease, SecondRunIsRefusedNamingTheHolderUntilTheLeaseEnds) {
-  FakeClock clock;
-  HostLease lease(&clock, "");
-  ASSERT_TRUE(lease.Acquire("run-a", std::chrono::seconds(5)).ok());
-  absl::Status s = lease.Acquire("run-b", std::chrono::seconds(5));
-  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(s.message().find("run-a"), std::string::npos);
-  clock.Advance(std::chrono::seconds(6));
-  EXPECT_TRUE(lease.Acquire("run-b", std::chrono::seconds(5)).ok());
-}
-
 }  // namespace
 }  // namespace failover::agent
 
@@ -217,6 +206,70 @@ TEST(SecretUse, ProbeUrlsMayNotCarryCredentials) {
   EXPECT_EQ(ValidateProbeSpec(p).code(), absl::StatusCode::kInvalidArgument);
   p.mutable_http()->set_url("http://127.0.0.1:8080/health?x=a@b");
   EXPECT_TRUE(ValidateProbeSpec(p).ok()) << "an @ after the authority is fine";
+}
+
+}  // namespace
+}  // namespace failover::agent
+
+namespace failover::agent {
+namespace {
+
+// systemd in memory whose services have TimeoutStartUSec/TimeoutStopUSec.
+class TimedSystemd : public failover::testing::FakeSystemd {
+ public:
+  absl::StatusOr<v1::UnitState> GetUnitState(const std::string& unit) override {
+    auto st = FakeSystemd::GetUnitState(unit);
+    if (st.ok()) {
+      st->set_timeout_start_us(90'000'000);
+      st->set_timeout_stop_us(45'000'000);
+    }
+    return st;
+  }
+};
+
+TEST(UnitTimeouts, AStepWhoseLeaseIsShorterThanStopPlusStartIsRefusedNamingBoth) {
+  FakeClock clock;
+  TimedSystemd systemd;
+  FakeProbes probes;
+  systemd.AddUnit("sls-api.service", "active", 42);
+  HostLease lease(&clock, "");
+  AuditLog audit("");
+  StepRunner runner("api", &systemd, &probes, &lease, &audit, &clock);
+  v1::ExecuteRequest r;
+  r.set_run_id("run-1");
+  r.set_step_id("01-restart");
+  r.set_operation(v1::OPERATION_RESTART);
+  r.add_units("sls-api.service");
+  r.set_job_timeout_ms(120000);
+  r.set_lease_ms(100000);
+  ASSERT_TRUE(lease.Acquire("run-1", std::chrono::seconds(100)).ok());
+  v1::AgentEvent done = runner.Run(r, "coordinator", [](v1::AgentEvent) {});
+  EXPECT_FALSE(done.ok());
+  EXPECT_TRUE(systemd.journal().empty());
+  EXPECT_NE(done.message().find("TimeoutStopUSec 45000 ms"), std::string::npos) << done.message();
+  EXPECT_NE(done.message().find("TimeoutStartUSec 90000 ms"), std::string::npos) << done.message();
+  EXPECT_NE(done.message().find("lease_ms 100000"), std::string::npos) << done.message();
+
+  r.set_lease_ms(135000);
+  EXPECT_TRUE(runner.Run(r, "coordinator", [](v1::AgentEvent) {}).ok()) << "135 s covers 45 s + 90 s";
+}
+
+TEST(UnitTimeouts, TheJobTimeoutCapsWhatTheLeaseMustCover) {
+  v1::ExecuteRequest r;
+  r.set_operation(v1::OPERATION_STOP);
+  r.set_job_timeout_ms(3000);
+  r.set_lease_ms(6000);
+  v1::UnitState st;
+  st.set_unit("sls-api.service");
+  st.set_timeout_start_us(20'000'000);
+  st.set_timeout_stop_us(UINT64_MAX);  // infinity
+  EXPECT_TRUE(CheckLeaseCoversUnitTimeouts(r, st).ok()) << "the agent waits at most 3 s + 3 s";
+  r.set_lease_ms(5999);
+  absl::Status s = CheckLeaseCoversUnitTimeouts(r, st);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("TimeoutStopUSec infinity"), std::string::npos) << s.message();
+  r.set_operation(v1::OPERATION_START);
+  EXPECT_TRUE(CheckLeaseCoversUnitTimeouts(r, st).ok()) << "a start holds nothing";
 }
 
 }  // namespace

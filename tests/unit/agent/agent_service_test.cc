@@ -1,0 +1,122 @@
+// The Agent gRPC service in-process on loopback (plaintext, fakes behind it): refusals are
+// audited; only the coordinator's renewals extend a lease.
+#include "agent/agent_service.h"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "fakes.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+
+namespace failover::agent {
+namespace {
+
+using failover::testing::FakeClock;
+using failover::testing::FakeProbes;
+using failover::testing::FakeSystemd;
+
+// Every job takes 30 s of (fake) time: like an agent frozen mid-step, then resumed.
+class SlowSystemd : public FakeSystemd {
+ public:
+  explicit SlowSystemd(FakeClock* clock) : clock_(clock) {}
+  absl::StatusOr<JobOutcome> RunJob(JobKind kind, const std::string& unit, std::chrono::milliseconds t) override {
+    clock_->Advance(std::chrono::seconds(30));
+    return FakeSystemd::RunJob(kind, unit, t);
+  }
+
+ private:
+  FakeClock* clock_;
+};
+
+class AgentServiceTest : public ::testing::Test {
+ protected:
+  AgentServiceTest() : systemd_(&clock_), lease_(&clock_, ""), audit_(AuditPath()) {
+    std::remove(AuditPath().c_str());
+    config_.host = "api";
+    config_.insecure_plaintext = true;
+    config_.allowlist = *UnitAllowlist::Create({"sls-*.service"});
+    systemd_.AddUnit("sls-api.service", "active", 42);
+    service_ = std::make_unique<AgentService>(config_, &systemd_, &probes_, &lease_, &audit_);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    stub_ = v1::Agent::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                                   grpc::InsecureChannelCredentials()));
+  }
+  ~AgentServiceTest() override { server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1)); }
+  static std::string AuditPath() { return ::testing::TempDir() + "/agent-service-audit.log"; }
+  static std::string Audit() {
+    std::ifstream in(AuditPath());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  grpc::Status Execute(const v1::ExecuteRequest& req) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto reader = stub_->Execute(&ctx, req);
+    v1::AgentEvent e;
+    while (reader->Read(&e)) {
+    }
+    return reader->Finish();
+  }
+  static v1::ExecuteRequest Stop() {
+    v1::ExecuteRequest r;
+    r.set_run_id("run-1");
+    r.set_step_id("01-stop");
+    r.set_operation(v1::OPERATION_STOP);
+    r.add_units("sls-api.service");
+    r.set_job_timeout_ms(1000);
+    r.set_lease_ms(10000);
+    return r;
+  }
+
+  FakeClock clock_;
+  SlowSystemd systemd_;
+  FakeProbes probes_;
+  HostLease lease_;
+  AuditLog audit_;
+  AgentConfig config_;
+  std::unique_ptr<AgentService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Agent::Stub> stub_;
+};
+
+TEST_F(AgentServiceTest, RefusedRequestsGoToTheAuditLogWithCallerPeerAndReason) {
+  grpc::ClientContext ctx;
+  v1::GetStateRequest req;
+  req.add_units("sshd.service");
+  v1::GetStateResponse resp;
+  EXPECT_EQ(stub_->GetState(&ctx, req, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  v1::ExecuteRequest smuggled = Stop();
+  smuggled.set_run_id("../../etc/passwd");
+  EXPECT_EQ(Execute(smuggled).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  const std::string text = Audit();
+  EXPECT_NE(text.find("\"event\":\"refused\",\"caller\":\"plaintext:ipv4:127.0.0.1:"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"peer\":\"ipv4:127.0.0.1:"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"rpc\":\"GetState\",\"request\":\"run= step= units=sshd.service\""), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\"rpc\":\"Execute\",\"request\":\"run=../../etc/passwd step=01-stop"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("run_id may hold only"), std::string::npos) << text;
+  EXPECT_TRUE(systemd_.journal().empty());
+}
+
+TEST_F(AgentServiceTest, FinishingAStepDoesNotExtendTheLease) {
+  ASSERT_TRUE(Execute(Stop()).ok());
+  ASSERT_EQ(systemd_.journal(), std::vector<std::string>{"stop sls-api.service"});
+  // The stop took 30 s, the lease is 10 s and nobody renewed it: it ran out at once.
+  auto [run, units] = lease_.TakeExpired();
+  EXPECT_EQ(run, "run-1") << "the end of a step renewed the lease";
+  EXPECT_EQ(units, std::vector<std::string>{"sls-api.service"});
+}
+
+}  // namespace
+}  // namespace failover::agent

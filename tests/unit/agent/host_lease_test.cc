@@ -1,0 +1,123 @@
+// The host lock and the lease: who may act, when held units come back, what survives a restart.
+#include "agent/host_lease.h"
+
+#include <cstdio>
+
+#include "agent/step_runner.h"
+
+#include "fakes.h"
+#include "gtest/gtest.h"
+
+namespace failover::agent {
+namespace {
+
+using failover::testing::FakeClock;
+
+TEST(HostLease, SecondRunIsRefusedNamingTheHolderUntilTheLeaseEnds) {
+  FakeClock clock;
+  HostLease lease(&clock, "");
+  ASSERT_TRUE(lease.Acquire("run-a", std::chrono::seconds(5)).ok());
+  absl::Status s = lease.Acquire("run-b", std::chrono::seconds(5));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("run-a"), std::string::npos);
+  clock.Advance(std::chrono::seconds(6));
+  EXPECT_TRUE(lease.Acquire("run-b", std::chrono::seconds(5)).ok());
+}
+
+TEST(HostLease, RefusesToHoldWhenTheStateFileCannotBeWritten) {
+  FakeClock clock;
+  HostLease lease(&clock, "/nonexistent-failover-dir/lease");
+  ASSERT_TRUE(lease.Acquire("run-a", std::chrono::seconds(5)).ok());
+  absl::Status s = lease.Hold("sls-api.service");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("/nonexistent-failover-dir/lease"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("No such file or directory"), std::string::npos) << s.message();
+  EXPECT_TRUE(lease.held_units().empty()) << "a hold that is not on disk is no hold";
+}
+
+TEST(HostLease, PersistedHoldsAreReadBackOnceAfterARestart) {
+  const std::string file = ::testing::TempDir() + "/lease-persist-test";
+  std::remove(file.c_str());
+  FakeClock clock;
+  {
+    HostLease lease(&clock, file);
+    ASSERT_TRUE(lease.Acquire("run-a", std::chrono::seconds(5)).ok());
+    ASSERT_TRUE(lease.Hold("sls-api.service").ok());
+  }
+  HostLease restarted(&clock, file);
+  auto [run, units] = restarted.TakePersisted();
+  EXPECT_EQ(run, "run-a");
+  EXPECT_EQ(units, std::vector<std::string>{"sls-api.service"});
+  EXPECT_TRUE(restarted.TakePersisted().second.empty());
+}
+
+TEST(HostLease, ALateRenewalDoesNotReviveAnExpiredLease) {
+  FakeClock clock;
+  HostLease lease(&clock, "");
+  ASSERT_TRUE(lease.Acquire("run-a", std::chrono::seconds(5)).ok());
+  ASSERT_TRUE(lease.Hold("sls-api.service").ok());
+  clock.Advance(std::chrono::seconds(6));  // e.g. the agent was frozen; the watcher has not run yet
+  absl::Status renew = lease.Renew("run-a", std::chrono::seconds(5));
+  EXPECT_EQ(renew.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(renew.message().find("expired"), std::string::npos) << renew.message();
+  EXPECT_EQ(lease.Acquire("run-a", std::chrono::seconds(5)).code(), absl::StatusCode::kFailedPrecondition);
+  auto [run, units] = lease.TakeExpired();
+  EXPECT_EQ(run, "run-a");
+  EXPECT_EQ(units, std::vector<std::string>{"sls-api.service"});
+}
+
+TEST(HostLease, ARunningStepKeepsTheLeaseRenewable) {
+  FakeClock clock;
+  HostLease lease(&clock, "");
+  ASSERT_TRUE(lease.Acquire("run-a", std::chrono::seconds(5)).ok());
+  lease.BeginStep();
+  clock.Advance(std::chrono::seconds(6));
+  EXPECT_TRUE(lease.TakeExpired().first.empty()) << "no expiry under a running step";
+  EXPECT_TRUE(lease.Renew("run-a", std::chrono::seconds(5)).ok());
+  lease.EndStep();
+  clock.Advance(std::chrono::seconds(4));
+  EXPECT_TRUE(lease.TakeExpired().first.empty());
+}
+
+TEST(HostLease, EndingAStepDoesNotExtendTheLease) {
+  FakeClock clock;
+  HostLease lease(&clock, "");
+  ASSERT_TRUE(lease.Acquire("run-a", std::chrono::seconds(5)).ok());
+  lease.BeginStep();
+  clock.Advance(std::chrono::seconds(30));  // the step (or a frozen agent) outlasted the lease
+  lease.EndStep();
+  EXPECT_EQ(lease.TakeExpired().first, "run-a");
+}
+
+}  // namespace
+}  // namespace failover::agent
+
+namespace failover::agent {
+namespace {
+
+TEST(HostLease, AStopIsRefusedWhenItsHoldCannotBePersisted) {
+  failover::testing::FakeClock clock;
+  failover::testing::FakeSystemd systemd;
+  failover::testing::FakeProbes probes;
+  systemd.AddUnit("sls-api.service", "active", 42);
+  HostLease lease(&clock, "/nonexistent-failover-dir/lease");
+  AuditLog audit("");
+  StepRunner runner("api", &systemd, &probes, &lease, &audit, &clock);
+  v1::ExecuteRequest r;
+  r.set_run_id("run-1");
+  r.set_step_id("01-stop");
+  r.set_operation(v1::OPERATION_STOP);
+  r.add_units("sls-api.service");
+  r.set_job_timeout_ms(1000);
+  r.set_lease_ms(10000);
+  ASSERT_TRUE(lease.Acquire("run-1", std::chrono::seconds(10)).ok());
+  v1::AgentEvent done = runner.Run(r, "coordinator", [](v1::AgentEvent) {});
+  EXPECT_FALSE(done.ok());
+  EXPECT_TRUE(systemd.journal().empty()) << "what cannot be held must not be stopped";
+  EXPECT_EQ(systemd.GetUnitState("sls-api.service")->main_pid(), 42u);
+  EXPECT_NE(done.message().find("/nonexistent-failover-dir/lease"), std::string::npos) << done.message();
+  EXPECT_NE(done.message().find("No such file or directory"), std::string::npos) << done.message();
+}
+
+}  // namespace
+}  // namespace failover::agent
