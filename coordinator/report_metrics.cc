@@ -143,7 +143,9 @@ v1::UnitRecovery UnitMetrics(const v1::Report& r, const HostUnit& key) {
   u.set_service(ServiceOf(r, p, key.second));
   const v1::UnitState* before = FindState(r.initial_state(), key);
   const v1::UnitState* after = FindState(r.final_state(), key);
-  if (before != nullptr && after != nullptr)
+  // systemd resets NRestarts on an explicit start: after our start job the final count is all new.
+  if (after != nullptr && p.active > 0) u.set_restarts_observed(static_cast<int32_t>(after->n_restarts()));
+  else if (before != nullptr && after != nullptr)
     u.set_restarts_observed(static_cast<int32_t>(after->n_restarts()) - static_cast<int32_t>(before->n_restarts()));
   u.set_first_job_at_unix_us(p.first);
   int64_t stopped = p.stopped;

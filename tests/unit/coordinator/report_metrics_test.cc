@@ -110,10 +110,19 @@ TEST(RecoveryMetrics, UnitDownBeforeTheRunCountsFromItsLastStateChange) {
   EXPECT_EQ(u.downtime_us(), 2900 * kMs);
 }
 
-TEST(RecoveryMetrics, RestartsObservedAreTheNRestartsDelta) {
+TEST(RecoveryMetrics, RestartsObservedAreTheNRestartsDeltaWhenTheRunDidNotStartTheUnit) {
   v1::Report r = OneRestart(true);
+  r.mutable_operations()->DeleteSubrange(1, 1);  // stop only
   r.mutable_final_state(0)->set_n_restarts(4);
   EXPECT_EQ(Unit(ComputeRecoveryMetrics(r), "api").restarts_observed(), 3);
+}
+
+TEST(RecoveryMetrics, RestartsObservedAfterOurStartAreTheFinalCountBecauseSystemdResetIt) {
+  v1::Report r = OneRestart(true);  // NRestarts 1 before the run
+  r.mutable_final_state(0)->set_n_restarts(0);
+  EXPECT_EQ(Unit(ComputeRecoveryMetrics(r), "api").restarts_observed(), 0);
+  r.mutable_final_state(0)->set_n_restarts(2);
+  EXPECT_EQ(Unit(ComputeRecoveryMetrics(r), "api").restarts_observed(), 2);
 }
 
 TEST(RecoveryMetrics, IgnoresTheCoordinatorClockAndSplitsTheRunFromAgentTimestamps) {
