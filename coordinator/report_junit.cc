@@ -110,7 +110,8 @@ void AppendProperties(std::string* out, const v1::RecoveryMetrics& m) {
       {"median_downtime_us", absl::StrCat(m.median_downtime_us())}, {"open_ended", absl::StrCat(m.open_ended())}};
   if (!m.note().empty()) p.emplace_back("note", m.note());
   for (const auto& u : m.units())
-    p.emplace_back(absl::StrCat("downtime_us.", u.host(), ".", u.unit()), absl::StrCat(u.downtime_us(), u.downtime_open_ended() ? " (open-ended)" : ""));
+    p.emplace_back(absl::StrCat("downtime_us.", u.host(), ".", u.unit()),
+                   absl::StrCat(u.downtime_us(), u.downtime_open_ended() ? " (open-ended)" : ""));
   absl::StrAppend(out, "    <properties>\n");
   for (const auto& [k, v] : p)
     absl::StrAppend(out, "      <property name=\"", Esc(k), "\" value=\"", Esc(v), "\"/>\n");
