@@ -46,6 +46,7 @@ void PrintJson(const google::protobuf::Message& msg);
 int RunPlan(const GlobalOptions& g, const RunFlags& f);
 int RunRun(const GlobalOptions& g, const RunFlags& f);
 int RunHealth(const GlobalOptions& g, const RunFlags& f);
-int RunReport(const GlobalOptions& g, const std::string& run_id, bool json);
+// `format`: text, json, md, junit or html.
+int RunReport(const GlobalOptions& g, const std::string& run_id, const std::string& format);
 
 }  // namespace failover::cli

@@ -23,9 +23,12 @@ int main(int argc, char** argv) {
   AddRunFlags(health, &health_f, false);
   std::string run_id;
   bool report_json = false;
+  std::string report_format = "text";
   auto* report = app.add_subcommand("report", "print a run's report (latest by default)");
   report->add_option("run_id", run_id, "run id");
-  report->add_flag("--json", report_json, "JSON instead of text");
+  report->add_option("-o,--output", report_format, "format: text, json, md, junit or html")
+      ->check(CLI::IsMember({"text", "json", "md", "junit", "html"}));
+  report->add_flag("--json", report_json, "same as -o json");
 
   try {
     app.parse(argc, argv);
@@ -36,6 +39,6 @@ int main(int argc, char** argv) {
   if (*plan) return RunPlan(g, plan_f);
   if (*run) return RunRun(g, run_f);
   if (*health) return RunHealth(g, health_f);
-  if (*report) return RunReport(g, run_id, report_json);
+  if (*report) return RunReport(g, run_id, report_json ? "json" : report_format);
   return kExitUsage;
 }

@@ -2,11 +2,15 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "coordinator/report_html.h"
+#include "coordinator/report_junit.h"
+#include "coordinator/report_markdown.h"
+#include "coordinator/report_metrics.h"
 #include "coordinator/report_writer.h"
 
 namespace failover::cli {
 
-int RunReport(const GlobalOptions& g, const std::string& run_id, bool json) {
+int RunReport(const GlobalOptions& g, const std::string& run_id, const std::string& format) {
   auto stub = Connect(g);
   if (!stub) return kExitUsage;
   grpc::ClientContext ctx;
@@ -16,11 +20,13 @@ int RunReport(const GlobalOptions& g, const std::string& run_id, bool json) {
   v1::Report report;
   grpc::Status s = stub->GetReport(&ctx, req, &report);
   if (!s.ok()) return ReportRpcError("report", s, g);
-  if (json) {
-    PrintJson(report);
-  } else {
-    std::cout << coordinator::RenderText(report);
-  }
+  // A report stored before the metrics existed gets them here, from its own timestamps.
+  if (!report.has_metrics()) *report.mutable_metrics() = coordinator::ComputeRecoveryMetrics(report);
+  if (format == "json") PrintJson(report);
+  else if (format == "md") std::cout << coordinator::RenderMarkdown(report);
+  else if (format == "junit") std::cout << coordinator::RenderJunit(report);
+  else if (format == "html") std::cout << coordinator::RenderHtml(report);
+  else std::cout << coordinator::RenderText(report);
   return report.outcome() == v1::RUN_SUCCEEDED ? kExitOk : kExitFailed;
 }
 

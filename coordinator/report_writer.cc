@@ -2,10 +2,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "coordinator/report_html.h"
+#include "coordinator/report_junit.h"
+#include "coordinator/report_markdown.h"
+#include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
 #include "failover/clock.h"
 #include "failover/logging.h"
@@ -92,6 +97,8 @@ std::string RenderText(const v1::Report& r) {
   absl::StrAppend(&out, "\n== Final state ==\n");
   StateTable(&out, r.final_state());
 
+  absl::StrAppend(&out, RenderMetricsText(r.has_metrics() ? r.metrics() : ComputeRecoveryMetrics(r)));
+
   if (!r.errors().empty()) {
     absl::StrAppend(&out, "\n== Errors ==\n");
     for (const auto& e : r.errors()) absl::StrAppend(&out, "  - ", e, "\n");
@@ -117,15 +124,23 @@ absl::StatusOr<std::string> WriteReportFiles(const std::string& dir, v1::Report*
   const std::string suffix = report->run_id().substr(report->run_id().rfind('-') + 1);
   const std::string base = absl::StrCat(dir, "/failover_report_", CompactUtcStamp(report->started_at_unix_us()), "_",
                                         suffix);
+  *report->mutable_metrics() = ComputeRecoveryMetrics(*report);
+  const std::vector<std::string> exts = {".log", ".json", ".md", ".junit.xml", ".html"};
   report->clear_files();
-  report->add_files(base + ".log");
-  report->add_files(base + ".json");
-  for (const auto& [path, text] : {std::pair{base + ".log", RenderText(*report)}, std::pair{base + ".json", RenderJson(*report)}}) {
+  for (const auto& ext : exts) report->add_files(base + ext);
+  // Rendered after files and metrics are set, so that every format lists all of them.
+  const std::vector<std::string> texts = {RenderText(*report), RenderJson(*report), RenderMarkdown(*report),
+                                          RenderJunit(*report), RenderHtml(*report)};
+  for (size_t i = 0; i < exts.size(); ++i) {
+    const std::string path = base + exts[i];
     const std::string tmp = path + ".tmp";
     std::ofstream out(tmp, std::ios::trunc);
-    out << text;
+    out << texts[i];
     out.close();
-    if (!out) return absl::InternalError(absl::StrCat("cannot write report ", path));
+    if (!out) {
+      std::filesystem::remove(tmp, ec);
+      return absl::InternalError(absl::StrCat("cannot write report ", path, " (check the disk and the permissions of ", dir, ")"));
+    }
     std::filesystem::rename(tmp, path, ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot write report ", path, ": ", ec.message()));
   }

@@ -13,8 +13,9 @@ namespace failover::coordinator {
 std::string RenderText(const v1::Report& report);
 // The report proto as JSON (field names as in the proto).
 std::string RenderJson(const v1::Report& report);
-// Writes <dir>/failover_report_<UTC stamp>_<run id suffix>.log and .json; returns the .log path
-// and records both paths in report->files.
+// Stores ComputeRecoveryMetrics in report->metrics, then writes
+// <dir>/failover_report_<UTC stamp>_<run id suffix>.log, .json, .md, .junit.xml and .html (each
+// through a .tmp file and a rename); returns the .log path and records all paths in report->files.
 absl::StatusOr<std::string> WriteReportFiles(const std::string& dir, v1::Report* report);
 
 }  // namespace failover::coordinator

@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
   systemd dbus iproute2 util-linux python3 openssl curl
+  zlib1g-dev libxml2-utils chromium
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -88,8 +88,8 @@ TEST_F(CoordinatorServiceTest, ADryRunStreamsEventsEndingWithTheReportThatGetRep
   EXPECT_TRUE(report.dry_run());
   EXPECT_EQ(report.mode_kind(), v1::RUN_MODE_ROLLING);
   EXPECT_EQ(report.failure_policy_kind(), v1::FAILURE_POLICY_ABORT);
-  ASSERT_EQ(report.files_size(), 2) << "text and JSON report written";
-  EXPECT_TRUE(std::filesystem::exists(report.files(0)));
+  ASSERT_EQ(report.files_size(), 5) << "text, JSON, Markdown, JUnit and HTML report written";
+  for (const auto& f : report.files()) EXPECT_TRUE(std::filesystem::exists(f)) << f;
   for (const auto& e : r.events) EXPECT_NE(e.level(), v1::SEVERITY_UNSPECIFIED) << e.message();
   EXPECT_TRUE(agents_.order().empty());
   grpc::ClientContext ctx;

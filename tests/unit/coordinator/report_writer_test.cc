@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "failover/logging.h"
 #include "google/protobuf/util/json_util.h"
@@ -77,17 +78,45 @@ TEST(ReportWriter, JsonRoundTripsAndRedactsSecrets) {
   EXPECT_EQ(back.operations(0).duration_us(), 4500);
 }
 
-TEST(ReportWriter, WritesLogAndJsonTwinsNamedByUtcTimestamp) {
+TEST(ReportWriter, WritesLogJsonMarkdownJunitAndHtmlNamedByUtcTimestamp) {
   const std::string dir = ::testing::TempDir() + "/fo-reports";
   std::filesystem::remove_all(dir);
   v1::Report r = Sample();
   auto path = WriteReportFiles(dir, &r);
   ASSERT_TRUE(path.ok()) << path.status();
   EXPECT_NE(path->find("failover_report_"), std::string::npos);
-  ASSERT_EQ(r.files_size(), 2);
-  EXPECT_TRUE(std::filesystem::exists(r.files(0)));
-  EXPECT_TRUE(std::filesystem::exists(r.files(1)));
-  EXPECT_EQ(r.files(1).substr(r.files(1).size() - 5), ".json");
+  ASSERT_EQ(r.files_size(), 5);
+  const char* exts[] = {".log", ".json", ".md", ".junit.xml", ".html"};
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(std::filesystem::exists(r.files(i))) << r.files(i);
+    EXPECT_EQ(r.files(i), path->substr(0, path->size() - 4) + exts[i]);
+  }
+  // No temporary file is left behind.
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    EXPECT_NE(e.path().extension(), ".tmp") << e.path();
+  // The metrics are in the report, so in the JSON twin too.
+  EXPECT_TRUE(r.has_metrics());
+  std::ifstream json(r.files(1));
+  std::stringstream text;
+  text << json.rdbuf();
+  EXPECT_NE(text.str().find("\"metrics\""), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ReportWriter, FailsNamingTheFileAndLeavesNoPartialFileWhenOneCannotBeWritten) {
+  const std::string dir = ::testing::TempDir() + "/fo-reports-blocked";
+  std::filesystem::remove_all(dir);
+  v1::Report r = Sample();
+  auto first = WriteReportFiles(dir, &r);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string md = r.files(2);
+  std::filesystem::remove(md);
+  std::filesystem::create_directories(md + ".tmp");  // the .md's temp file cannot be opened
+  auto second = WriteReportFiles(dir, &r);
+  EXPECT_FALSE(second.ok());
+  EXPECT_NE(std::string(second.status().message()).find("cannot write report " + md), std::string::npos)
+      << second.status();
+  EXPECT_FALSE(std::filesystem::exists(md));
   std::filesystem::remove_all(dir);
 }
 

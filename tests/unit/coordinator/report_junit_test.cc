@@ -1,0 +1,71 @@
+#include "coordinator/report_junit.h"
+
+#include "coordinator/report_sample.h"
+#include "gtest/gtest.h"
+
+namespace failover::coordinator {
+namespace {
+
+// Well-formedness by libxml2's xmllint (Debian libxml2-utils, in deploy/install-deps.sh).
+void ExpectWellFormedXml(const std::string& xml, const std::string& name) {
+  const auto [which, path] = testing::RunCommand("command -v xmllint");
+  ASSERT_EQ(which, 0) << "xmllint not found: install Debian's libxml2-utils (deploy/install-deps.sh)";
+  const std::string file = ::testing::TempDir() + "/" + name;
+  testing::WriteFile(file, xml);
+  const auto [rc, out] = testing::RunCommand("xmllint --noout '" + file + "' 2>&1");
+  EXPECT_EQ(rc, 0) << file << " is not well-formed XML: " << out;
+}
+
+TEST(ReportJunit, MatchesTheGoldenFileForTheSampleRun) {
+  testing::ExpectMatchesGolden("sample-report.junit.xml", RenderJunit(testing::SampleReport()));
+}
+
+TEST(ReportJunit, IsWellFormedXmlWithMarkupAndControlCharactersInTheText) {
+  v1::Report r = testing::SampleReport();
+  r.mutable_steps(1)->set_reason("bad <tag> & \"q\" 'a' \x01\x1f end ]]>");
+  const std::string xml = RenderJunit(r);
+  ExpectWellFormedXml(xml, "escaping.junit.xml");
+  EXPECT_NE(xml.find("bad &lt;tag&gt; &amp; &quot;q&quot; &apos;a&apos; \xEF\xBF\xBD\xEF\xBF\xBD end ]]&gt;"),
+            std::string::npos);
+}
+
+TEST(ReportJunit, FailedRunFailsTheSuiteWithTheRightCounts) {
+  const std::string xml = RenderJunit(testing::SampleReport());
+  ExpectWellFormedXml(xml, "sample.junit.xml");
+  // 3 steps + 2 probe results + the outcome: failed step, unhealthy final check, aborted run.
+  EXPECT_NE(xml.find("<testsuite name=\"failover run 20270115T080000Z-ab12\" tests=\"6\" failures=\"3\" "
+                     "errors=\"0\" skipped=\"1\""),
+            std::string::npos)
+      << xml;
+}
+
+TEST(ReportJunit, RefusedRunWithoutStepsIsAnError) {
+  v1::Report r;
+  r.set_run_id("r-refused");
+  r.set_outcome(v1::RUN_REFUSED);
+  r.set_summary("REFUSED: host api is locked");
+  const std::string xml = RenderJunit(r);
+  ExpectWellFormedXml(xml, "refused.junit.xml");
+  EXPECT_NE(xml.find("tests=\"1\" failures=\"0\" errors=\"1\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<error message=\"REFUSED: host api is locked\""), std::string::npos) << xml;
+}
+
+TEST(ReportJunit, SucceededRunPassesTheSuite) {
+  v1::Report r = testing::SampleReport();
+  r.set_outcome(v1::RUN_SUCCEEDED);
+  r.mutable_steps(1)->set_status(v1::STEP_SUCCEEDED);
+  r.mutable_steps(2)->set_status(v1::STEP_SUCCEEDED);
+  r.mutable_health(1)->set_healthy(true);
+  const std::string xml = RenderJunit(r);
+  EXPECT_NE(xml.find("tests=\"6\" failures=\"0\" errors=\"0\" skipped=\"0\""), std::string::npos) << xml;
+}
+
+TEST(ReportJunit, CarriesTheRecoveryMetricsAsSuiteProperties) {
+  const std::string xml = RenderJunit(testing::SampleReport());
+  EXPECT_NE(xml.find("<property name=\"max_downtime_us\" value=\"1900000\"/>"), std::string::npos);
+  EXPECT_NE(xml.find("<property name=\"downtime_us.cerebro.sls-api.service\" value=\"1900000 (open-ended)\"/>"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace failover::coordinator
