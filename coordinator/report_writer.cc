@@ -20,17 +20,6 @@
 namespace failover::coordinator {
 namespace {
 
-const char* StepStatusName(v1::StepStatus s) {
-  switch (s) {
-    case v1::STEP_NOT_RUN: return "NOT RUN";
-    case v1::STEP_SUCCEEDED: return "OK";
-    case v1::STEP_FAILED: return "FAILED";
-    case v1::STEP_DRY_RUN: return "DRY RUN";
-    case v1::STEP_RUNNING: return "RUNNING";
-    default: return "?";
-  }
-}
-
 void StateTable(std::string* out, const google::protobuf::RepeatedPtrField<v1::UnitState>& states) {
   if (states.empty()) {
     absl::StrAppend(out, "  (none)\n");
@@ -68,7 +57,7 @@ std::string RenderText(const v1::Report& r) {
 
   absl::StrAppend(&out, "\n== Plan ==\n");
   for (const auto& s : r.steps()) {
-    absl::StrAppend(&out, absl::StrFormat("  %-28s %-8s %-8s %-16s on %s", s.id(), StepStatusName(s.status()),
+    absl::StrAppend(&out, absl::StrFormat("  %-28s %-8s %-8s %-16s on %s", s.id(), StepStatusText(s.status()),
                                           OperationName(s.operation()), s.service(), absl::StrJoin(s.hosts(), ",")));
     if (s.started_at_unix_us() > 0 && s.finished_at_unix_us() > 0)
       absl::StrAppend(&out, absl::StrFormat("  (%.1f ms)", (s.finished_at_unix_us() - s.started_at_unix_us()) / 1e3));
