@@ -17,12 +17,12 @@
 
 namespace {
 
-std::atomic<bool> stop{false};
+std::atomic<int> stop{0};  // the signal that asked us to stop (0 = serving)
 std::atomic<bool> reload{false};
 
 void InstallSignalHandlers() {
-  std::signal(SIGTERM, [](int) { stop = true; });
-  std::signal(SIGINT, [](int) { stop = true; });
+  std::signal(SIGTERM, [](int sig) { stop = sig; });
+  std::signal(SIGINT, [](int sig) { stop = sig; });
   std::signal(SIGHUP, [](int) { reload = true; });
 }
 
@@ -80,6 +80,20 @@ void ServeUntilStopped(failover::coordinator::ConfigHolder& holder, spdlog::logg
   }
 }
 
+// Graceful stop: no new runs; each running run stops at its next safe point, restores what it
+// stopped, releases its hosts and writes its report; bounded by --drain-timeout.
+void DrainRuns(failover::coordinator::CoordinatorService& service, double timeout_s, spdlog::logger& log) {
+  const std::string sig = stop == SIGINT ? "SIGINT" : "SIGTERM";
+  log.info("received {}: refusing new runs, stopping runs in progress (drain timeout {} s)", sig, timeout_s);
+  service.Drain("stopped: the coordinator received " + sig);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  if (service.WaitIdle(deadline))
+    log.info("every run stopped and restored; shutting down");
+  else
+    log.error("drain timeout ({} s) passed with runs still in progress: their agents restore what they hold when "
+              "the lease expires", timeout_s);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,6 +115,11 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", tls.key_file, "server key (TCP only)");
   app.add_option("--allowed-clients", options.allowed_clients,
                  "certificate names allowed to drive the coordinator over TCP (e.g. operator)");
+  double drain_timeout_s = 60;
+  app.add_option("--drain-timeout", drain_timeout_s,
+                 "on SIGTERM/SIGINT, seconds to let running runs stop and restore before exiting (default 60; "
+                 "keep it below the unit's TimeoutStopSec)")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   auto log = GetLogger("coordinator");
   InstallSignalHandlers();
@@ -134,7 +153,8 @@ int main(int argc, char** argv) {
   std::thread([&service] { service.RecoverInterruptedRuns(); }).detach();
 
   ServeUntilStopped(*holder, *log);
-  log->info("shutting down");
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  DrainRuns(service, drain_timeout_s, *log);
+  // The runs' last events (their reports) are queued; give the streams a moment to deliver them.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
   return 0;
 }
