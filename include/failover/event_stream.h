@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
 
 namespace failover {
