@@ -177,6 +177,22 @@ TEST_F(DrainE2E, FailoverctlAbortMidRunRestoresTheUnitsAndTheReportNamesWhoAbort
   EXPECT_NE(none.err.find("run no-such-run is not in progress"), std::string::npos) << none.err;
 }
 
+TEST_F(DrainE2E, CtrlCInFailoverctlRunWithoutATerminalAbortsTheRunAndRestores) {
+  const std::string cfg = DrainConfig("d-ctrlc");
+  Coordinator coord("ctrlc");
+  const auto run = StartDuringSlowStart(coord, "api", "sls-api",
+                                        {"run", "--execute", "-c", cfg, "--mode", "stop-all", "--max-parallel", "3"});
+  ASSERT_TRUE(run.started) << ReadFileOrEmpty(run.out);
+  const auto asked = Clock::now();
+  kill(run.ctl, SIGINT);  // stdin is /dev/null: no question, the abort goes out
+  EXPECT_EQ(WaitChild(run.ctl, 30), 1) << ReadFileOrEmpty(run.out);
+  ASSERT_GE(WaitFor(AllActive, 30000), 0) << "units left stopped after Ctrl-C";
+  Measured("ctrl-c-between-stop-and-start", MsSince(asked));
+  const std::string out = ReadFileOrEmpty(run.out);
+  EXPECT_NE(out.find("outcome: ABORTED"), std::string::npos) << out;
+  EXPECT_NE(out.find("aborted by unix socket"), std::string::npos) << out;
+}
+
 TEST_F(DrainE2E, AReportsDirThatIsAFileExitsThreeListsNoFilesAndTheCoordinatorKeepsTheReport) {
   Coordinator coord("evidence");
   const std::string reports = coord.state_dir() + "/reports";
