@@ -21,7 +21,9 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool with_execute) {
   cmd->add_option("--failure-policy", f->failure_policy, "abort (default), continue or restore");
   cmd->add_option("--max-parallel", f->max_parallel, "hosts acted on at once per service");
   if (with_execute) cmd->add_flag("--execute", f->execute, "act for real (default: dry run, nothing changes)");
-  cmd->add_flag("--json", f->json, "print the result as JSON on stdout");
+  cmd->add_option("-o,--output", f->output, "format on stdout: text (default) or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->add_flag("--json", f->json, "same as -o json");
 }
 
 bool BuildRunRequest(const RunFlags& f, v1::RunRequest* req) {

@@ -14,6 +14,13 @@ namespace failover::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
+// The failover itself succeeded but its report files could not be written (the coordinator still
+// has the report: failoverctl report RUN).
+inline constexpr int kExitEvidenceLost = 3;
+// For `failoverctl --help`; README's CLI section has the same table.
+inline constexpr const char* kExitCodesHelp =
+    "Exit codes: 0 success; 1 failed, refused, aborted or the coordinator went away; 2 usage or config error; "
+    "3 the failover succeeded but its report files could not be written (failoverctl report RUN still has it).";
 
 struct GlobalOptions {
   std::string coordinator = "unix:/run/failover/coordinator.sock";
@@ -30,7 +37,9 @@ struct RunFlags {
   std::string failure_policy;
   uint32_t max_parallel = 0;
   bool execute = false;
-  bool json = false;
+  bool json = false;           // --json, kept as an alias of -o json
+  std::string output = "text";  // -o: text or json
+  bool Json() const { return json || output == "json"; }
 };
 
 void AddRunFlags(CLI::App* cmd, RunFlags* flags, bool with_execute);
@@ -46,6 +55,8 @@ void PrintJson(const google::protobuf::Message& msg);
 int RunPlan(const GlobalOptions& g, const RunFlags& f);
 int RunRun(const GlobalOptions& g, const RunFlags& f);
 int RunHealth(const GlobalOptions& g, const RunFlags& f);
+// Asks the coordinator to stop `run_id` (empty: the only run in progress) at its next safe point.
+int RunAbort(const GlobalOptions& g, const std::string& run_id, bool json);
 // `format`: text, json, md, junit or html.
 int RunReport(const GlobalOptions& g, const std::string& run_id, const std::string& format);
 

@@ -16,6 +16,10 @@ int RunHealth(const GlobalOptions& g, const RunFlags& f) {
   v1::HealthResponse resp;
   grpc::Status s = stub->Health(&ctx, req, &resp);
   if (!s.ok()) return ReportRpcError("health", s, g);
+  if (f.Json()) {
+    PrintJson(resp);
+    return resp.healthy() ? kExitOk : kExitFailed;
+  }
   for (const auto& r : resp.results())
     std::cout << absl::StrFormat("%-10s %-9s %-20s %-40s %s (%s)\n", r.host(), r.healthy() ? "HEALTHY" : "UNHEALTHY",
                                  r.name(), r.target(), r.detail(), Ms(r.latency_us()));

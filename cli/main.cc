@@ -5,6 +5,7 @@ int main(int argc, char** argv) {
   using namespace failover::cli;
   CLI::App app{"failoverctl: plan, run and report failovers (dry run unless --execute)"};
   app.require_subcommand(1);
+  app.footer(kExitCodesHelp);
   GlobalOptions g;
   app.add_option("--coordinator", g.coordinator, "unix:PATH (default) or host:port (mTLS)");
   app.add_option("--tls-ca", g.tls.ca_file, "CA of the coordinator's certificate (TCP)");
@@ -21,6 +22,13 @@ int main(int argc, char** argv) {
   AddRunFlags(run, &run_f, true);
   auto* health = app.add_subcommand("health", "run every probe and the global health check");
   AddRunFlags(health, &health_f, false);
+  std::string abort_id;
+  std::string abort_format = "text";
+  bool abort_json = false;
+  auto* abort = app.add_subcommand("abort", "stop a run at its next safe point and restore what it changed");
+  abort->add_option("run_id", abort_id, "run id (default: the one run in progress)");
+  abort->add_option("-o,--output", abort_format, "format: text or json")->check(CLI::IsMember({"text", "json"}));
+  abort->add_flag("--json", abort_json, "same as -o json");
   std::string run_id;
   bool report_json = false;
   std::string report_format = "text";
@@ -39,6 +47,7 @@ int main(int argc, char** argv) {
   if (*plan) return RunPlan(g, plan_f);
   if (*run) return RunRun(g, run_f);
   if (*health) return RunHealth(g, health_f);
+  if (*abort) return RunAbort(g, abort_id, abort_json || abort_format == "json");
   if (*report) return RunReport(g, run_id, report_json ? "json" : report_format);
   return kExitUsage;
 }

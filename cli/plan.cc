@@ -18,7 +18,9 @@ int RunPlan(const GlobalOptions& g, const RunFlags& f) {
   v1::PlanResponse resp;
   grpc::Status s = stub->Plan(&ctx, req, &resp);
   if (!s.ok()) return ReportRpcError("plan", s, g);
-  if (f.json) {
+  int not_found = 0;
+  for (const auto& u : resp.current_state()) not_found += u.load_state() == "not-found";
+  if (f.Json()) {
     PrintJson(resp);
   } else {
     std::cout << "mode " << resp.mode() << ", services " << absl::StrJoin(resp.services(), " → ") << "\n";
@@ -28,9 +30,14 @@ int RunPlan(const GlobalOptions& g, const RunFlags& f) {
                                    st.gate_probes().empty() ? "-" : absl::StrJoin(st.gate_probes(), ","));
     }
     std::cout << "current state:\n";
-    for (const auto& u : resp.current_state())
+    for (const auto& u : resp.current_state()) {
+      if (u.load_state() == "not-found") {
+        std::cout << absl::StrFormat("  %-10s %-26s NOT FOUND (no such unit on this host)\n", u.host(), u.unit());
+        continue;
+      }
       std::cout << absl::StrFormat("  %-10s %-26s %s/%s pid %d\n", u.host(), u.unit(), u.active_state(), u.sub_state(),
                                    u.main_pid());
+    }
     for (const auto& [host, run] : resp.held_by_run())
       std::cout << "host " << host << " is held by run " << run << "\n";
     if (!resp.agent_actions().empty()) std::cout << "done by agents on their own:\n";
@@ -41,7 +48,11 @@ int RunPlan(const GlobalOptions& g, const RunFlags& f) {
   }
   for (const auto& [host, why] : resp.unreachable_hosts())
     std::cerr << "failoverctl: host " << host << " unreachable: " << why << "\n";
-  return resp.unreachable_hosts().empty() ? kExitOk : kExitFailed;
+  for (const auto& u : resp.current_state())
+    if (u.load_state() == "not-found")
+      std::cerr << "failoverctl: unit " << u.unit() << " not found on host " << u.host()
+                << " (fix the config's hosts." << u.host() << ".units or install the unit); run --execute refuses it\n";
+  return resp.unreachable_hosts().empty() && not_found == 0 ? kExitOk : kExitFailed;
 }
 
 }  // namespace failover::cli

@@ -45,6 +45,13 @@ std::unique_ptr<ProbeRunner> CoordinatorProbeRunner(const Config& config) {
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
 
+// Who called, for the report: the certificate name over TCP, else the unix socket.
+std::string CallerName(const grpc::CallbackServerContext& ctx) {
+  const std::string cert = PeerIdentity(ctx);
+  if (!cert.empty()) return "certificate \"" + cert + "\"";
+  return "unix socket";  // gRPC's peer string carries no SO_PEERCRED; the socket's mode vetted the caller
+}
+
 }  // namespace
 
 absl::StatusOr<Config> ConfigForRequest(const Config* own, const std::string& request_yaml,
@@ -140,11 +147,15 @@ grpc::ServerWriteReactor<v1::RunEvent>* CoordinatorService::Run(grpc::CallbackSe
   if (!prepared.ok()) return Stream::Fail(ToGrpcStatus(prepared.status()));
   std::shared_ptr<Prepared> p(std::move(*prepared));
   const std::string run_id = NewRunId();
+  if (absl::Status s = Register(run_id); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
   if (p->plan.options.execute) {
     // One run per host: refuse before anything changes, naming the run that holds it.
     std::vector<std::string> hosts;
     for (const auto& [host, units] : p->plan.host_units) hosts.push_back(host);
-    if (absl::Status s = deps_.claims->Claim(hosts, run_id); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
+    if (absl::Status s = deps_.claims->Claim(hosts, run_id); !s.ok()) {
+      Unregister(run_id);
+      return Stream::Fail(ToGrpcStatus(s));
+    }
   }
   // Only a request's config is journaled; the coordinator's own is read again on recovery.
   if (!p->config_yaml.empty()) deps_.runs->SaveRequestConfig(run_id, p->config_yaml);
@@ -163,21 +174,107 @@ void CoordinatorService::ExecuteRun(const Prepared& p, const std::string& run_id
       [&](v1::RunEvent e) {
         log->info("[run={}]{}{} {}", run_id, e.host().empty() ? "" : "[host=" + e.host() + "]",
                   e.unit().empty() ? "" : "[unit=" + e.unit() + "]", e.message());
+        e.set_run_id(run_id);
         push(std::move(e));
       },
       [this](const v1::Report& r) { deps_.runs->Save(r); });
+  AttachExecutor(run_id, &executor);
   v1::Report report = executor.Run(run_id);
+  AttachExecutor(run_id, nullptr);
+  report.set_stopped_by(StoppedBy(run_id));
   auto path = WriteReport(*p.config, &report);
-  if (!path.ok()) report.add_errors(std::string(path.status().message()));
+  if (!path.ok()) {
+    // The failover's outcome stands; its evidence lives only in the run store (failoverctl report).
+    report.clear_files();
+    report.set_files_error(std::string(path.status().message()));
+    report.add_errors("report files NOT written: " + report.files_error());
+  }
   deps_.runs->Save(report);
   deps_.claims->Release(run_id);
   v1::RunEvent last;
+  last.set_run_id(run_id);
   last.set_elapsed_us((report.finished_at_unix_us() - report.started_at_unix_us()));
-  last.set_message(path.ok() ? "report written to " + *path : "report NOT written: " + std::string(path.status().message()));
+  last.set_message(path.ok() ? "report written to " + *path
+                             : "report files NOT written (the report is kept by the coordinator: failoverctl report " +
+                                   run_id + "): " + report.files_error());
   last.set_level(path.ok() ? v1::SEVERITY_INFO : v1::SEVERITY_ERROR);
   last.set_severity(SeverityWord(last.level()));
   *last.mutable_report() = std::move(report);
   push(std::move(last));
+  Unregister(run_id);  // only now: a drain waits until the report is out
+}
+
+absl::Status CoordinatorService::Register(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(active_mu_);
+  if (!draining_.empty())
+    return absl::UnavailableError(absl::StrCat("the coordinator is stopping (", draining_, "); no new runs"));
+  active_[run_id];
+  return absl::OkStatus();
+}
+
+void CoordinatorService::AttachExecutor(const std::string& run_id, RunExecutor* executor) {
+  std::lock_guard<std::mutex> lock(active_mu_);
+  auto it = active_.find(run_id);
+  if (it == active_.end()) return;
+  it->second.executor = executor;
+  if (executor != nullptr && !it->second.stop_why.empty()) executor->RequestStop(it->second.stop_why);
+}
+
+std::string CoordinatorService::StoppedBy(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(active_mu_);
+  auto it = active_.find(run_id);
+  return it == active_.end() ? "" : it->second.stopped_by;
+}
+
+void CoordinatorService::Unregister(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(active_mu_);
+  active_.erase(run_id);
+  idle_cv_.notify_all();
+}
+
+void CoordinatorService::StopLocked(ActiveRun* run, const std::string& why, const std::string& who) {
+  if (!run->stop_why.empty()) return;  // the first stop wins
+  run->stop_why = why;
+  run->stopped_by = who;
+  if (run->executor != nullptr) run->executor->RequestStop(why);
+}
+
+void CoordinatorService::Drain(const std::string& why) {
+  std::lock_guard<std::mutex> lock(active_mu_);
+  draining_ = why;
+  const std::string when = FormatUnixUs(deps_.clock->NowUnixUs());
+  for (auto& [id, run] : active_) StopLocked(&run, why, "the coordinator itself (graceful stop) at " + when);
+}
+
+bool CoordinatorService::WaitIdle(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(active_mu_);
+  return idle_cv_.wait_until(lock, deadline, [this] { return active_.empty(); });
+}
+
+absl::StatusOr<std::string> CoordinatorService::RequestAbort(std::string* run_id, const std::string& who) {
+  std::lock_guard<std::mutex> lock(active_mu_);
+  if (run_id->empty() && active_.size() != 1)
+    return absl::FailedPreconditionError(absl::StrCat(active_.size(), " run(s) in progress: name the run to abort"));
+  auto it = run_id->empty() ? active_.begin() : active_.find(*run_id);
+  if (it == active_.end())
+    return absl::NotFoundError(absl::StrCat("run ", *run_id, " is not in progress in this coordinator"));
+  *run_id = it->first;
+  const std::string when = FormatUnixUs(deps_.clock->NowUnixUs());
+  const std::string by = absl::StrCat(who, " at ", when);
+  StopLocked(&it->second, absl::StrCat("aborted by ", by, " (failoverctl abort)"), by);
+  return absl::StrCat("abort of run ", it->first, " requested by ", by,
+                      "; it stops at its next safe point and restores what it changed");
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::Abort(grpc::CallbackServerContext* ctx, const v1::AbortRequest* req,
+                                                    v1::AbortResponse* resp) {
+  if (absl::Status s = Authorize(*ctx); !s.ok()) return FinishNow(ctx, s);
+  std::string run_id = req->run_id();
+  auto msg = RequestAbort(&run_id, CallerName(*ctx));
+  if (!msg.ok()) return FinishNow(ctx, msg.status());
+  resp->set_run_id(run_id);
+  resp->set_message(*msg);
+  return FinishNow(ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::GetReport(grpc::CallbackServerContext* ctx,

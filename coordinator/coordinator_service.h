@@ -2,8 +2,11 @@
 // clients) and hands off to the planner's views, the executor or the run store.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -11,6 +14,7 @@
 #include "coordinator/config.h"
 #include "coordinator/config_holder.h"
 #include "coordinator/planner.h"
+#include "coordinator/run_executor.h"
 #include "coordinator/run_store.h"
 #include "failover/agent_client.h"
 #include "failover/clock.h"
@@ -51,6 +55,20 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   grpc::ServerUnaryReactor* Health(grpc::CallbackServerContext* ctx, const v1::RunRequest* req,
                                    v1::HealthResponse* resp) override;
 
+  grpc::ServerUnaryReactor* Abort(grpc::CallbackServerContext* ctx, const v1::AbortRequest* req,
+                                  v1::AbortResponse* resp) override;
+
+  // Graceful stop: refuses new runs from now on and asks every running run to stop at its next
+  // safe point (restoring what it changed), with `why` ("stopped: the coordinator received
+  // SIGTERM") as its summary. Returns at once; WaitIdle waits for the runs to end.
+  void Drain(const std::string& why);
+  // True once no run is in progress (each has restored, released its hosts and written its
+  // report), false when `deadline` passed first.
+  bool WaitIdle(std::chrono::steady_clock::time_point deadline);
+  // Asks `*run_id` (empty: the only run in progress, whose id is stored back) to stop on behalf
+  // of `who`; returns what to tell the caller. NOT_FOUND / FAILED_PRECONDITION otherwise.
+  absl::StatusOr<std::string> RequestAbort(std::string* run_id, const std::string& who);
+
   // Marks journaled runs that were still running as interrupted, asks their agents what they
   // finished on their own, and writes their reports. Call once at start-up.
   void RecoverInterruptedRuns();
@@ -70,9 +88,26 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   // Executes a prepared run; the last event carries the report.
   void ExecuteRun(const Prepared& p, const std::string& run_id, const std::function<void(v1::RunEvent)>& push);
   std::string NewRunId();
+  // A run in progress; `executor` is null until its worker thread has built it.
+  struct ActiveRun {
+    RunExecutor* executor = nullptr;
+    std::string stop_why;    // a stop asked for before the executor existed
+    std::string stopped_by;  // for the report
+  };
+  // Registers a run (refused while draining); the executor is attached by AttachExecutor.
+  absl::Status Register(const std::string& run_id);
+  void AttachExecutor(const std::string& run_id, RunExecutor* executor);
+  std::string StoppedBy(const std::string& run_id);  // "" = nobody stopped it
+  void Unregister(const std::string& run_id);
+  void StopLocked(ActiveRun* run, const std::string& why, const std::string& who);
 
   CoordinatorOptions options_;
   CoordinatorDeps deps_;
+
+  std::mutex active_mu_;
+  std::condition_variable idle_cv_;
+  std::map<std::string, ActiveRun> active_;  // run id -> run in progress
+  std::string draining_;                      // why the coordinator stops ("" = serving)
 };
 
 }  // namespace failover::coordinator

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -17,12 +18,12 @@
 
 namespace {
 
-std::atomic<bool> stop{false};
+std::atomic<int> stop{0};  // the signal that asked us to stop (0 = serving)
 std::atomic<bool> reload{false};
 
 void InstallSignalHandlers() {
-  std::signal(SIGTERM, [](int) { stop = true; });
-  std::signal(SIGINT, [](int) { stop = true; });
+  std::signal(SIGTERM, [](int sig) { stop = sig; });
+  std::signal(SIGINT, [](int sig) { stop = sig; });
   std::signal(SIGHUP, [](int) { reload = true; });
 }
 
@@ -80,6 +81,23 @@ void ServeUntilStopped(failover::coordinator::ConfigHolder& holder, spdlog::logg
   }
 }
 
+// Graceful stop: no new runs; each running run stops at its next safe point, restores what it
+// stopped, releases its hosts and writes its report; bounded by --drain-timeout.
+// Returns false when the timeout passed first.
+bool DrainRuns(failover::coordinator::CoordinatorService& service, double timeout_s, spdlog::logger& log) {
+  const std::string sig = stop == SIGINT ? "SIGINT" : "SIGTERM";
+  log.info("received {}: refusing new runs, stopping runs in progress (drain timeout {} s)", sig, timeout_s);
+  service.Drain("stopped: the coordinator received " + sig);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  if (service.WaitIdle(deadline)) {
+    log.info("every run stopped and restored; shutting down");
+    return true;
+  }
+  log.error("drain timeout ({} s) passed with runs still in progress: their agents restore what they hold when "
+            "the lease expires", timeout_s);
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,6 +119,9 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", tls.key_file, "server key (TCP only)");
   app.add_option("--allowed-clients", options.allowed_clients,
                  "certificate names allowed to drive the coordinator over TCP (e.g. operator)");
+  double drain_timeout_s = 60;
+  app.add_option("--drain-timeout", drain_timeout_s, "on SIGTERM/SIGINT, seconds for running runs to stop and restore "
+                 "before exiting (default 60; keep it below the unit's TimeoutStopSec)")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   auto log = GetLogger("coordinator");
   InstallSignalHandlers();
@@ -134,7 +155,8 @@ int main(int argc, char** argv) {
   std::thread([&service] { service.RecoverInterruptedRuns(); }).detach();
 
   ServeUntilStopped(*holder, *log);
-  log->info("shutting down");
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  const bool drained = DrainRuns(service, drain_timeout_s, *log);  // then 3 s for the streams to deliver reports
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  if (!drained) std::_Exit(1);  // runs still use the service: do not destroy it under them
   return 0;
 }

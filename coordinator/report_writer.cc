@@ -41,6 +41,8 @@ std::string RenderText(const v1::Report& r) {
   absl::StrAppend(&out, "outcome:   ", OutcomeName(r.outcome()), r.dry_run() ? " (DRY RUN: nothing was changed)" : "",
                   "\n");
   absl::StrAppend(&out, "summary:   ", r.summary(), "\n");
+  if (!r.stopped_by().empty()) absl::StrAppend(&out, "stopped by: ", r.stopped_by(), "\n");
+  if (!r.files_error().empty()) absl::StrAppend(&out, "files:     NOT written: ", r.files_error(), "\n");
   absl::StrAppend(&out, "mode:      ", r.mode(), ", max_parallel ", r.max_parallel(), ", failure policy ",
                   r.failure_policy(), "\n");
   absl::StrAppend(&out, "services:  ", absl::StrJoin(r.services(), " → "), "\n");
@@ -108,7 +110,11 @@ std::string RenderJson(const v1::Report& report) {
 absl::StatusOr<std::string> WriteReportFiles(const std::string& dir, v1::Report* report) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create report directory ", dir, ": ", ec.message()));
+  if (ec || !std::filesystem::is_directory(dir, ec)) {
+    report->clear_files();
+    return absl::InternalError(absl::StrCat("cannot create report directory ", dir, ": ",
+                                            ec ? ec.message() : "it exists and is not a directory"));
+  }
   // The run id's suffix keeps two runs started in the same second apart.
   const std::string suffix = report->run_id().substr(report->run_id().rfind('-') + 1);
   const std::string base = absl::StrCat(dir, "/failover_report_", CompactUtcStamp(report->started_at_unix_us()), "_",
@@ -120,18 +126,25 @@ absl::StatusOr<std::string> WriteReportFiles(const std::string& dir, v1::Report*
   // Rendered after files and metrics are set, so that every format lists all of them.
   const std::vector<std::string> texts = {RenderText(*report), RenderJson(*report), RenderMarkdown(*report),
                                           RenderJunit(*report), RenderHtml(*report)};
+  std::vector<std::string> written;
+  // All or nothing: a failure removes its .tmp and the files this call already wrote.
+  auto fail = [&](const std::string& path, const std::string& why) {
+    for (const auto& f : written) std::filesystem::remove(f, ec);
+    std::filesystem::remove(path + ".tmp", ec);
+    report->clear_files();
+    return absl::InternalError(absl::StrCat("cannot write report ", path, ": ", why, " (check the disk and the ",
+                                            "permissions of ", dir, ")"));
+  };
   for (size_t i = 0; i < exts.size(); ++i) {
     const std::string path = base + exts[i];
     const std::string tmp = path + ".tmp";
     std::ofstream out(tmp, std::ios::trunc);
     out << texts[i];
     out.close();
-    if (!out) {
-      std::filesystem::remove(tmp, ec);
-      return absl::InternalError(absl::StrCat("cannot write report ", path, " (check the disk and the permissions of ", dir, ")"));
-    }
+    if (!out) return fail(path, "write failed");
     std::filesystem::rename(tmp, path, ec);
-    if (ec) return absl::InternalError(absl::StrCat("cannot write report ", path, ": ", ec.message()));
+    if (ec) return fail(path, ec.message());
+    written.push_back(path);
   }
   return base + ".log";
 }

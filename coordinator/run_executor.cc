@@ -225,13 +225,28 @@ bool RunExecutor::SkipLostHost(const std::string& host, const std::string& phase
   return true;
 }
 
+void RunExecutor::RequestStop(const std::string& why) {
+  std::lock_guard<std::mutex> lock(stop_mu_);
+  if (stop_why_.empty()) stop_why_ = why;  // the first stop wins; callable from the emit callback
+}
+
+std::string RunExecutor::StopReason() {
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);
+  if (stop_why_.empty()) return "";
+  std::lock_guard<std::mutex> lock(mu_);
+  first_failure_ = stop_why_;  // the stop is the run's story, whatever failed on the way
+  return stop_why_;
+}
+
 void RunExecutor::Recover() {
   // What each touched unit must be after the run is the planner's call (PlanRecovery).
   const bool run_failed = stopped_ || any_failed_;
+  RunOptions options = plan_.options;
+  if (!StopReason().empty()) options.failure_policy = FailurePolicy::kRestore;  // a stopped run puts back everything
   std::vector<std::thread> threads;
   for (const auto& [host, units] : plan_.host_units) {
     if (!touched_hosts_.count(host) || SkipLostHost(host, "recovery")) continue;
-    threads.emplace_back([this, host = host, units = units, run_failed] {
+    threads.emplace_back([this, host = host, units = units, run_failed, &options] {
       v1::GetStateRequest req;
       req.set_run_id(report_.run_id());
       for (const auto& u : units) req.add_units(u);
@@ -247,7 +262,7 @@ void RunExecutor::Recover() {
       for (const auto& [key, st] : initial_)
         if (key.first == host) initial[key.second] = st;
       const std::vector<v1::UnitState> states(now->units().begin(), now->units().end());
-      for (const PlannedStep& step : PlanRecovery(config_, plan_.options, host, initial, states, run_failed)) {
+      for (const PlannedStep& step : PlanRecovery(config_, options, host, initial, states, run_failed)) {
         Emit(host, step.unit, step.id, step.reason, v1::SEVERITY_WARN);
         HostStepResult r = RunOnHost(step, host);
         std::lock_guard<std::mutex> lock(mu_);
@@ -427,12 +442,17 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
   std::thread keeper;
   if (plan_.options.execute) keeper = std::thread([this] { LeaseKeeper(); });
   for (size_t i = 0; i < plan_.steps.size(); ++i) {
-    if (stopped_) break;
+    if (stopped_ || !StopReason().empty()) break;
     RunStep(i);
   }
-  if (stopped_) {
+  const std::string stop_why = StopReason();
+  if (!stop_why.empty())
+    Emit("", "", "", stop_why + ": stopping here and restoring what the run changed", v1::SEVERITY_WARN);
+  if (stopped_ || !stop_why.empty()) {
+    stopped_ = true;
     for (auto& s : *report_.mutable_steps())
-      if (s.status() == v1::STEP_NOT_RUN) s.set_reason("not run: the run stopped after a failed step");
+      if (s.status() == v1::STEP_NOT_RUN)
+        s.set_reason(stop_why.empty() ? "not run: the run stopped after a failed step" : "not run: " + stop_why);
   }
   if (plan_.options.execute) Recover();
   FinalHealth();

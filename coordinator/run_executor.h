@@ -30,6 +30,13 @@ class RunExecutor {
 
   v1::Report Run(const std::string& run_id);
 
+  // Stop hook (thread-safe, any time): the run stops at its next safe point (before the next
+  // step; a step in flight finishes on its hosts first), restores what it changed as after a
+  // failure (restore policy), and ends RUN_ABORTED with `why` as its summary. Only records the
+  // request, so it may be called from the emit callback too.
+  void RequestStop(const std::string& why);
+
+
  private:
   struct HostStepResult {
     bool ok = false;
@@ -80,6 +87,10 @@ class RunExecutor {
   std::map<std::string, std::set<std::string>> failed_hosts_;  // service -> hosts failed in any of its steps
   std::set<std::string> touched_hosts_;
   bool stopped_ = false;
+  // Why a stop was requested ("" = none); once requested, it is also the run's first failure.
+  std::string StopReason();
+  std::mutex stop_mu_;
+  std::string stop_why_;  // guarded by stop_mu_; "" = no stop requested
   bool any_failed_ = false;
   std::string first_failure_;
 

@@ -19,13 +19,18 @@ std::optional<std::string> ReadText(const std::string& path) {
   return ss.str();
 }
 
+// temp + rename; a failed write leaves no .tmp behind (the in-memory copy still answers).
 void WriteAtomically(const std::string& path, const std::string& text) {
-  {
-    std::ofstream out(path + ".tmp", std::ios::trunc);
-    out << text;
-  }
   std::error_code ec;
+  std::ofstream out(path + ".tmp", std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    std::filesystem::remove(path + ".tmp", ec);
+    return;
+  }
   std::filesystem::rename(path + ".tmp", path, ec);
+  if (ec) std::filesystem::remove(path + ".tmp", ec);
 }
 
 bool SafeRunId(const std::string& id) { return !id.empty() && id.find('/') == std::string::npos && id[0] != '.'; }

@@ -10,8 +10,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
 
 namespace failover {
@@ -23,11 +25,21 @@ class EventStream {
   // Shared between the reactor and the worker; outlives whichever ends first.
   class Sink {
    public:
-    // Queues a message; dropped silently once the client is gone.
+    // Queues a message; dropped silently once the client is gone. A message the client could
+    // not read (it does not serialize, or invalid UTF-8 in a string field) ends the stream with
+    // INTERNAL naming why, instead of leaving the client waiting; later messages are dropped.
     void Push(T msg) {
+      std::string why = Unserializable(msg);
       std::lock_guard<std::mutex> lock(mu_);
-      if (reactor_ == nullptr || cancelled_) return;
-      queue_.push_back(std::move(msg));
+      if (reactor_ == nullptr || cancelled_ || failed_) return;
+      if (!why.empty()) {
+        failed_ = true;
+        done_ = true;
+        queue_.clear();
+        final_status_ = grpc::Status(grpc::StatusCode::INTERNAL, "the server could not send an event: " + why);
+      } else {
+        queue_.push_back(std::move(msg));
+      }
       MaybeWriteLocked();
     }
     // True once the client cancelled or the RPC ended.
@@ -38,6 +50,14 @@ class EventStream {
 
    private:
     friend class EventStream;
+    // "" when `msg` serializes and parses back (proto3 parsing refuses invalid UTF-8 in strings).
+    static std::string Unserializable(const T& msg) {
+      std::string bytes;
+      if (!msg.SerializeToString(&bytes)) return "the message does not serialize";
+      T copy;
+      if (!copy.ParseFromString(bytes)) return "the message does not parse back (invalid UTF-8 in a string field?)";
+      return "";
+    }
     void MaybeWriteLocked() {
       if (writing_ || reactor_ == nullptr) return;
       if (!queue_.empty()) {
@@ -58,6 +78,7 @@ class EventStream {
     bool done_ = false;
     bool finished_ = false;
     bool cancelled_ = false;
+    bool failed_ = false;  // a message could not be sent: final_status_ says why
     grpc::Status final_status_;
   };
 
@@ -112,7 +133,7 @@ class EventStream {
       grpc::Status status = work(*sink);
       std::lock_guard<std::mutex> lock(sink->mu_);
       sink->done_ = true;
-      sink->final_status_ = status;
+      if (!sink->failed_) sink->final_status_ = status;
       sink->MaybeWriteLocked();
     }).detach();
     return reactor;

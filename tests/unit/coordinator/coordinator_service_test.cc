@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "coordinator/fake_agent_factory.h"
 #include "coordinator/sls_test_config.h"
@@ -173,6 +174,43 @@ TEST_F(CoordinatorServiceTest, GetReportAnswersNotFoundBeforeAnyRun) {
   grpc::Status s = stub_->GetReport(&ctx, v1::GetReportRequest(), &r);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(s.error_message(), "no run yet");
+}
+
+TEST_F(CoordinatorServiceTest, ADrainingCoordinatorRefusesNewRunsBeforeAnythingChanges) {
+  service_.Drain("stopped: the coordinator received SIGTERM");
+  EXPECT_TRUE(service_.WaitIdle(std::chrono::steady_clock::now() + std::chrono::seconds(1)));
+  RunResult r = Run(Execute());
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(r.status.error_message().find("the coordinator is stopping"), std::string::npos) << r.status.error_message();
+  EXPECT_TRUE(agents_.order().empty());
+}
+
+TEST_F(CoordinatorServiceTest, AbortOfARunNotInProgressAnswersNotFoundNamingIt) {
+  grpc::ClientContext ctx;
+  v1::AbortRequest req;
+  req.set_run_id("20261129T000000Z-beef");
+  v1::AbortResponse resp;
+  grpc::Status s = stub_->Abort(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), "run 20261129T000000Z-beef is not in progress in this coordinator");
+}
+
+TEST_F(CoordinatorServiceTest, AReportsDirThatIsAFileKeepsTheOutcomeListsNoFilesAndTheStoreStillAnswers) {
+  std::ofstream(reports_) << "not a directory";
+  RunResult r = Run(v1::RunRequest());
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  const v1::Report& report = r.events.back().report();
+  EXPECT_EQ(report.outcome(), v1::RUN_SUCCEEDED) << report.summary();
+  EXPECT_EQ(report.files_size(), 0) << "no path of a file that does not exist";
+  EXPECT_NE(report.files_error().find("cannot create report directory " + reports_), std::string::npos)
+      << report.files_error();
+  EXPECT_EQ(r.events.back().level(), v1::SEVERITY_ERROR);
+  grpc::ClientContext ctx;
+  v1::GetReportRequest req;
+  req.set_run_id(report.run_id());
+  v1::Report stored;
+  ASSERT_TRUE(stub_->GetReport(&ctx, req, &stored).ok());
+  EXPECT_EQ(stored.files_error(), report.files_error());
 }
 
 }  // namespace

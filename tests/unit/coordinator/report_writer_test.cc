@@ -120,5 +120,40 @@ TEST(ReportWriter, FailsNamingTheFileAndLeavesNoPartialFileWhenOneCannotBeWritte
   std::filesystem::remove_all(dir);
 }
 
+TEST(ReportWriter, AReportsDirThatIsARegularFileFailsNamingItAndListsNoFiles) {
+  const std::string dir = ::testing::TempDir() + "/fo-reports-is-a-file";
+  std::filesystem::remove_all(dir);
+  std::ofstream(dir) << "x";
+  v1::Report r = Sample();
+  r.add_files("stale/path.log");
+  auto path = WriteReportFiles(dir, &r);
+  EXPECT_FALSE(path.ok());
+  EXPECT_NE(std::string(path.status().message()).find("cannot create report directory " + dir), std::string::npos)
+      << path.status();
+  EXPECT_EQ(r.files_size(), 0);
+  std::filesystem::remove(dir);
+}
+
+TEST(ReportWriter, AFailedWriteRemovesTheFilesItAlreadyWroteAndLeavesNoTmp) {
+  const std::string dir = ::testing::TempDir() + "/fo-reports-half";
+  std::filesystem::remove_all(dir);
+  v1::Report r = Sample();
+  auto first = WriteReportFiles(dir, &r);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::vector<std::string> files(r.files().begin(), r.files().end());
+  for (const auto& f : files) std::filesystem::remove(f);
+  std::filesystem::create_directories(files[3] + ".tmp");  // the JUnit file's temp cannot be opened
+  std::ofstream(files[3] + ".tmp/keep") << "x";           // nor removed: the write fails for good
+  auto second = WriteReportFiles(dir, &r);
+  EXPECT_FALSE(second.ok());
+  EXPECT_EQ(r.files_size(), 0);
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(std::filesystem::exists(files[i])) << files[i] << " left half a set";
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    EXPECT_TRUE(name == std::filesystem::path(files[3]).filename().string() + ".tmp") << "left behind: " << name;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace failover::coordinator

@@ -186,5 +186,50 @@ TEST_F(RunExecutorTest, FinalHealthCheckFailureFailsTheRun) {
   EXPECT_NE(r.summary().find("final health check"), std::string::npos);
 }
 
+// The stop hook (coordinator SIGTERM, failoverctl abort): asked for while the first stop-all
+// step runs, the run stops before the next step and starts again every unit it stopped.
+TEST_F(RunExecutorTest, AStopRequestedMidRunEndsAbortedAtTheNextSafePointAndStartsWhatItStopped) {
+  RunOptions o = Execute();
+  o.mode = Mode::kStopAll;
+  o.max_parallel = 3;
+  auto plan = BuildPlan(config_, o);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  std::map<std::string, AgentClient*> clients;
+  for (auto& [h, a] : agents_) clients[h] = a.get();
+  RunExecutor* self = nullptr;
+  RunExecutor ex(config_, *plan, clients, &health_, &clock_,
+                 [&](v1::RunEvent e) {
+                   if (e.message().rfind("step 1/", 0) == 0) self->RequestStop("stopped: the coordinator received SIGTERM");
+                 },
+                 nullptr);
+  self = &ex;
+  v1::Report r = ex.Run("run-stop");
+  EXPECT_EQ(r.outcome(), v1::RUN_ABORTED);
+  EXPECT_EQ(r.summary().rfind("ABORTED: stopped: the coordinator received SIGTERM", 0), 0u) << r.summary();
+  EXPECT_EQ(r.steps(0).status(), v1::STEP_SUCCEEDED) << "the step in flight finishes on its hosts";
+  for (int i = 1; i < r.steps_size(); ++i) {
+    EXPECT_EQ(r.steps(i).status(), v1::STEP_NOT_RUN);
+    EXPECT_EQ(r.steps(i).reason(), "not run: stopped: the coordinator received SIGTERM");
+  }
+  for (const auto& h : config_.hosts)
+    for (const auto& u : h.units)
+      EXPECT_EQ(agents_[h.name]->systemd().GetUnitState(u)->active_state(), "active") << h.name << " " << u;
+  EXPECT_EQ(order_.front().find(":stop "), order_.front().find(':')) << order_.front();
+  EXPECT_NE(order_.back().find(":start "), std::string::npos) << "recovery started what the first step stopped";
+}
+
+TEST_F(RunExecutorTest, AStopRequestedBeforeTheFirstStepChangesNothing) {
+  auto plan = BuildPlan(config_, Execute());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  std::map<std::string, AgentClient*> clients;
+  for (auto& [h, a] : agents_) clients[h] = a.get();
+  RunExecutor ex(config_, *plan, clients, &health_, &clock_, nullptr, nullptr);
+  ex.RequestStop("aborted by unix socket at now");
+  v1::Report r = ex.Run("run-stop-early");
+  EXPECT_EQ(r.outcome(), v1::RUN_ABORTED);
+  EXPECT_NE(r.summary().find("aborted by unix socket"), std::string::npos) << r.summary();
+  EXPECT_TRUE(order_.empty());
+}
+
 }  // namespace
 }  // namespace failover::coordinator
