@@ -139,5 +139,37 @@ TEST_F(ReserveE2E, AnAgentRestartedMidRunHasItsOwnRestoreInTheRunsReport) {
   EXPECT_TRUE(WaitFor([] { return ActiveState("cerebro", "sls-cerebro.service") == "active"; }, 20000));
 }
 
+TEST_F(ReserveE2E, ContinuePolicyGoesOnToTheNextServicesAfterAFailedStartAndFailsTheRun) {
+  const std::string cfg = ShortConfig("r-continue");
+  Coordinator coord("reserve-continue");
+  SetControl("cerebro", "sls-cerebro.fail-start");
+  const uint32_t api_before = MainPid("api", "sls-api.service");
+  const uint32_t panel_before = MainPid("panel", "sls-api.service");
+  CmdResult r = coord.Ctl({"run", "--execute", "-c", cfg, "--failure-policy", "continue"});
+  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("FAILED"), std::string::npos) << r.out;
+  // sls-api comes after sls-cerebro in the order: it ran on both its hosts anyway.
+  EXPECT_NE(MainPid("api", "sls-api.service"), api_before) << r.out;
+  EXPECT_NE(MainPid("panel", "sls-api.service"), panel_before) << r.out;
+  EXPECT_EQ(ActiveState("api", "sls-api.service"), "active");
+  EXPECT_EQ(ActiveState("panel", "sls-api.service"), "active");
+}
+
+TEST_F(ReserveE2E, RestorePolicyStopsAgainAUnitThatWasStoppedBeforeTheRunAfterAFailure) {
+  const std::string cfg = ShortConfig("r-restore");
+  Coordinator coord("reserve-restore");
+  ASSERT_EQ(HostExec("cerebro", {"systemctl", "stop", "sls-bot.service"}).rc, 0);
+  SetControl("cerebro", "sls-cerebro.fail-start");
+  CmdResult r = coord.Ctl({"run", "--execute", "-c", cfg, "--failure-policy", "restore"});
+  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_EQ(r.out.find("SUCCEEDED"), std::string::npos) << r.out;
+  // The run started sls-bot on cerebro (a restart of a stopped unit), then sls-cerebro failed:
+  // restore puts sls-bot back to stopped; units that ran before run.
+  EXPECT_EQ(ActiveState("cerebro", "sls-bot.service"), "inactive") << r.out;
+  EXPECT_EQ(ActiveState("api", "sls-bot.service"), "active");
+  EXPECT_EQ(ActiveState("api", "sls-api.service"), "active");
+  EXPECT_EQ(ActiveState("panel", "sls-api.service"), "active");
+}
+
 }  // namespace
 }  // namespace failover::e2e
