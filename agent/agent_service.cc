@@ -89,6 +89,9 @@ grpc::ServerUnaryReactor* AgentService::GetState(grpc::CallbackServerContext* ct
                                                                          req->units_size()))));
   for (const auto& u : req->units())
     if (absl::Status s = config_.allowlist.Check(u); !s.ok()) return FinishNow(ctx, Refuse(*ctx, caller, "GetState", what, s));
+  if (req->reserve_lease_ms() > 0) {
+    if (absl::Status s = Reserve(*req); !s.ok()) return FinishNow(ctx, Refuse(*ctx, caller, "GetState", what, s));
+  }
   return FinishOnWorker(ctx, [this, req, resp]() -> grpc::Status {
     resp->set_host(config_.host);
     resp->set_agent_version(kVersion);
@@ -102,6 +105,16 @@ grpc::ServerUnaryReactor* AgentService::GetState(grpc::CallbackServerContext* ct
     }
     return grpc::Status::OK;
   });
+}
+
+absl::Status AgentService::Reserve(const v1::GetStateRequest& req) {
+  if (absl::Status s = ValidateId("run_id", req.run_id()); !s.ok()) return s;
+  if (req.reserve_lease_ms() > kMaxLeaseMs)
+    return absl::InvalidArgumentError(absl::StrCat("reserve_lease_ms must be 1..", kMaxLeaseMs));
+  if (draining_) return absl::UnavailableError("agent is shutting down");
+  // The host lock, taken before the run's first change: refused (naming the holder) when
+  // another run holds it, so a later run can never abort an earlier one half-way.
+  return lease_->Acquire(req.run_id(), std::chrono::milliseconds(req.reserve_lease_ms()));
 }
 
 grpc::ServerWriteReactor<v1::AgentEvent>* AgentService::Execute(grpc::CallbackServerContext* ctx,

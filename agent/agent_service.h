@@ -36,6 +36,8 @@ class AgentService final : public v1::Agent::CallbackService {
   void Drain(std::chrono::milliseconds max_wait);
 
  private:
+  // GetState with reserve_lease_ms: takes (or renews) the host lock for req.run_id().
+  absl::Status Reserve(const v1::GetStateRequest& req);
   // PERMISSION_DENIED unless the caller's certificate identity is allowed.
   absl::Status Authorize(const grpc::CallbackServerContext& ctx, std::string* identity) const;
   // Logs and audits a refused request (caller, peer address, what, why); returns `why`.

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "failover/logging.h"
 
@@ -105,6 +106,7 @@ std::pair<std::string, std::vector<std::string>> HostLease::TakePersisted() {
   std::lock_guard<std::mutex> lock(mu_);
   std::pair<std::string, std::vector<std::string>> out;
   if (state_file_.empty()) return out;
+  LoadAutonomousLocked();
   std::ifstream in(state_file_);
   std::string kind, value;
   while (in >> kind >> value) {
@@ -134,6 +136,41 @@ void HostLease::RecordAutonomous(const v1::OperationRecord& op) {
   std::lock_guard<std::mutex> lock(mu_);
   autonomous_.push_back(op);
   if (autonomous_.size() > kMaxAutonomousKept) autonomous_.pop_front();
+  PersistAutonomousLocked();
+}
+
+std::string HostLease::AutonomousFile() const { return state_file_.empty() ? "" : state_file_ + ".autonomous"; }
+
+void HostLease::PersistAutonomousLocked() {
+  // The record must outlive this process: an agent restarted mid-run restores what it held,
+  // and the run's report reads that from the next agent process.
+  const std::string file = AutonomousFile();
+  if (file.empty()) return;
+  const std::string tmp = file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& op : autonomous_) out << absl::Base64Escape(op.SerializeAsString()) << "\n";
+    out.flush();
+    if (!out) {
+      GetLogger("agent")->error("cannot write {}: the agent's own operations would not survive a restart", tmp);
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), file.c_str()) != 0)
+    GetLogger("agent")->error("cannot replace {}: {}", file, std::strerror(errno));
+}
+
+void HostLease::LoadAutonomousLocked() {
+  const std::string file = AutonomousFile();
+  if (file.empty()) return;
+  std::ifstream in(file);
+  std::string line, bytes;
+  while (std::getline(in, line)) {
+    v1::OperationRecord op;
+    if (!absl::Base64Unescape(line, &bytes) || !op.ParseFromString(bytes)) continue;
+    autonomous_.push_back(std::move(op));
+    if (autonomous_.size() > kMaxAutonomousKept) autonomous_.pop_front();
+  }
 }
 
 std::vector<v1::OperationRecord> HostLease::autonomous() {

@@ -55,12 +55,17 @@ class HostLease {
   int steps_in_flight();
   std::vector<std::string> held_units();
 
-  // The agent's own actions (lease expiry, restart after a crash), kept for GetState.
+  // The agent's own actions (lease expiry, restart after a crash), kept for GetState; persisted
+  // beside the state file (<state_file>.autonomous) and read back by TakePersisted, so a run's
+  // report shows restores a previous agent process did.
   void RecordAutonomous(const v1::OperationRecord& op);
   std::vector<v1::OperationRecord> autonomous();
 
  private:
   absl::Status PersistLocked();
+  std::string AutonomousFile() const;
+  void PersistAutonomousLocked();
+  void LoadAutonomousLocked();
   bool ExpiredLocked(std::chrono::steady_clock::time_point now) const;
   absl::Status ExpiredError(const std::string& run_id, std::chrono::steady_clock::time_point now) const;
   Clock* clock_;

@@ -13,6 +13,42 @@ namespace {
 v1::Operation ToOperation(JobKind k) { return k == JobKind::kStart ? v1::OPERATION_START : v1::OPERATION_STOP; }
 const char* JobName(JobKind k) { return OperationName(ToOperation(k)); }
 
+// A unit left the state the gate found it in: down, or restarted by systemd (NRestarts or
+// MainPID moved). "" when it stayed up.
+std::string SettleBreak(const v1::UnitState& before, const v1::UnitState& after) {
+  const std::string now = absl::StrCat(after.active_state(), "/", after.sub_state(), " (result ", after.result(), ")");
+  if (after.n_restarts() != before.n_restarts() || after.main_pid() != before.main_pid())
+    return absl::StrCat("restarted (NRestarts ", before.n_restarts(), " -> ", after.n_restarts(), ", MainPID ",
+                        before.main_pid(), " -> ", after.main_pid(), ") and is ", now);
+  if (after.active_state() != "active") return absl::StrCat("is ", now);
+  return "";
+}
+
+}  // namespace
+
+v1::JobResult JobResultOfText(const std::string& result) {
+  if (result == "done") return v1::JOB_RESULT_DONE;
+  if (result == "would-run") return v1::JOB_RESULT_WOULD_RUN;
+  if (result.rfind("skipped-already-", 0) == 0) return v1::JOB_RESULT_ALREADY;
+  if (result == "timeout") return v1::JOB_RESULT_TIMEOUT;
+  if (result == "start-limit-hit") return v1::JOB_RESULT_START_LIMIT_HIT;
+  if (result == "error" || result == "refused") return v1::JOB_RESULT_ERROR;
+  return v1::JOB_RESULT_FAILED;
+}
+
+std::string SettleFailure(const std::string& host, uint32_t healthy_for_ms, const std::vector<v1::UnitState>& before,
+                          const std::vector<v1::UnitState>& after) {
+  for (size_t i = 0; i < before.size() && i < after.size(); ++i) {
+    const std::string why = SettleBreak(before[i], after[i]);
+    if (!why.empty())
+      return absl::StrCat("unit ", before[i].unit(), " on host ", host, " did not stay up for ", healthy_for_ms,
+                          " ms after its gate passed: it ", why);
+  }
+  return "";
+}
+
+namespace {
+
 }  // namespace
 
 absl::Status ValidateId(const std::string& what, const std::string& id) {
@@ -115,6 +151,7 @@ v1::OperationRecord StepRunner::Job(const v1::ExecuteRequest& req, const std::st
   v1::OperationRecord op = NewRecord(req, kind, unit, autonomous);
   if (absl::Status s = BeforeJob(req, caller, kind, unit, autonomous, hold); !s.ok()) {
     op.set_result("refused");
+    op.set_job_result(v1::JOB_RESULT_ERROR);
     op.set_detail(Redact(std::string(s.message())));
     return op;
   }
@@ -145,6 +182,7 @@ v1::OperationRecord StepRunner::Job(const v1::ExecuteRequest& req, const std::st
                                    st->exec_main_status()));
     }
   }
+  op.set_job_result(JobResultOfText(op.result()));
   if (absl::Status s = audit_->Record({req.run_id(), caller, unit, JobName(kind), "end", op.result()}); !s.ok())
     op.set_detail(absl::StrCat(op.detail().empty() ? "" : op.detail() + "; ", "audit end entry not written: ",
                                s.message()));
@@ -212,6 +250,7 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
         e.mutable_operation()->set_operation(ToOperation(kind));
         e.mutable_operation()->set_started_at_unix_us(clock_->NowUnixUs());
         e.mutable_operation()->set_result("would-run");
+        e.mutable_operation()->set_job_result(v1::JOB_RESULT_WOULD_RUN);
         e.mutable_operation()->set_detail(absl::StrCat("would ", JobName(kind), " ", unit, " (now ",
                                                        initial[i].active_state(), "/", initial[i].sub_state(),
                                                        ", pid ", initial[i].main_pid(), ")"));
@@ -225,13 +264,13 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
       // Hold before stopping: if we die between stop and start, the next agent restores it.
       const bool hold = kind == JobKind::kStop && !req.restore_stopped();
       v1::OperationRecord op = Job(req, caller, kind, unit, /*autonomous=*/false, hold);
-      const bool refused = op.result() == "refused";
+      const bool refused = op.result() == "refused";  // job_result ERROR, the unit untouched
       // A restart's start ends the hold whatever its result: nothing more the agent could do.
       if (kind == JobKind::kStart) lease_->Unhold(unit);
       v1::AgentEvent done = Event(v1::AgentEvent::JOB_DONE, unit);
       done.set_message(absl::StrCat(JobName(kind), " ", unit, ": ", op.result(),
                                     op.detail().empty() ? "" : " (" + op.detail() + ")"));
-      const bool job_ok = op.result() == "done";
+      const bool job_ok = op.job_result() == v1::JOB_RESULT_DONE;
       *done.mutable_operation() = std::move(op);
       emit(done);
       if (!job_ok) {
@@ -251,22 +290,11 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
     }
   }
 
-  // 3. Gate probes (also in a dry run: they only read).
-  if (ok) {
-    for (const auto& spec : req.probes()) {
-      v1::ProbeResult r = probes_->Run(spec);
-      r.set_step_id(req.step_id());
-      v1::AgentEvent e = Event(v1::AgentEvent::PROBE_RESULT, "");
-      e.set_message(absl::StrCat("probe ", r.name(), " ", r.healthy() ? "healthy" : "UNHEALTHY", ": ", r.detail(),
-                                 " after ", r.attempts(), " attempt(s)"));
-      if (!r.healthy() && ok) {
-        ok = false;
-        why = e.message();
-      }
-      *e.mutable_probe() = std::move(r);
-      emit(e);
-    }
-  }
+  // 3. Gate probes (also in a dry run: they only read), then the settle window.
+  const bool settle = ok && !req.dry_run() && req.operation() != v1::OPERATION_STOP && req.healthy_for_ms() > 0;
+  const std::vector<v1::UnitState> at_gate = settle ? ReadStates(req) : std::vector<v1::UnitState>{};
+  if (ok) ok = RunProbes(req, emit, &why);
+  if (ok && settle) ok = Settle(req, at_gate, emit, &why);
 
   // 4. Final state.
   for (const auto& unit : req.units()) {
@@ -287,6 +315,58 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
   log->info("[run={}][step={}] {}", req.run_id(), req.step_id(), done.message());
   emit(done);
   return done;
+}
+
+std::vector<v1::UnitState> StepRunner::ReadStates(const v1::ExecuteRequest& req) {
+  std::vector<v1::UnitState> out;
+  for (const auto& unit : req.units()) {
+    auto st = systemd_->GetUnitState(unit);
+    if (st.ok()) {
+      out.push_back(*st);
+      continue;
+    }
+    v1::UnitState unknown;
+    unknown.set_unit(unit);
+    unknown.set_active_state("unknown");
+    unknown.set_result(std::string(st.status().message()));
+    out.push_back(unknown);
+  }
+  return out;
+}
+
+bool StepRunner::RunProbes(const v1::ExecuteRequest& req, const EmitFn& emit, std::string* why) {
+  bool ok = true;
+  for (const auto& spec : req.probes()) {
+    v1::ProbeResult r = probes_->Run(spec);
+    r.set_step_id(req.step_id());
+    v1::AgentEvent e = Event(v1::AgentEvent::PROBE_RESULT, "");
+    e.set_message(absl::StrCat("probe ", r.name(), " ", r.healthy() ? "healthy" : "UNHEALTHY", ": ", r.detail(),
+                               " after ", r.attempts(), " attempt(s)"));
+    if (!r.healthy() && ok) {
+      ok = false;
+      *why = e.message();
+    }
+    *e.mutable_probe() = std::move(r);
+    emit(e);
+  }
+  return ok;
+}
+
+bool StepRunner::Settle(const v1::ExecuteRequest& req, const std::vector<v1::UnitState>& at_gate, const EmitFn& emit,
+                        std::string* why) {
+  v1::AgentEvent wait = Event(v1::AgentEvent::INFO, "");
+  wait.set_message(absl::StrCat("gate passed; checking that the unit(s) stay up for ", req.healthy_for_ms(), " ms"));
+  emit(wait);
+  clock_->SleepFor(std::chrono::milliseconds(req.healthy_for_ms()));
+  const std::string broke = SettleFailure(host_, req.healthy_for_ms(), at_gate, ReadStates(req));
+  if (!broke.empty()) {
+    v1::AgentEvent e = Event(v1::AgentEvent::INFO, "");
+    e.set_message(broke);
+    emit(e);
+    *why = broke;
+    return false;
+  }
+  return RunProbes(req, emit, why);  // still healthy at the end of the window
 }
 
 void StepRunner::RestoreUnits(const std::string& run_id, const std::vector<std::string>& units,

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "agent/audit_log.h"
@@ -39,6 +40,13 @@ absl::Status CheckLeaseCoversUnitTimeouts(const v1::ExecuteRequest& req, const v
 
 using EmitFn = std::function<void(v1::AgentEvent)>;
 
+// The systemd job result text as the enum decisions use ("refused" and "error" → ERROR).
+v1::JobResult JobResultOfText(const std::string& result);
+// The settle window's verdict: "" when every unit of `before` (read when the gate began) is still
+// active with the same NRestarts and MainPID in `after`; else why, naming unit and host.
+std::string SettleFailure(const std::string& host, uint32_t healthy_for_ms, const std::vector<v1::UnitState>& before,
+                          const std::vector<v1::UnitState>& after);
+
 class StepRunner {
  public:
   StepRunner(std::string host, SystemdManager* systemd, ProbeRunner* probes, HostLease* lease,
@@ -68,6 +76,14 @@ class StepRunner {
   v1::OperationRecord NewRecord(const v1::ExecuteRequest& req, JobKind kind, const std::string& unit,
                                 bool autonomous);
   v1::AgentEvent Event(v1::AgentEvent::Kind kind, const std::string& unit);
+  // States of the request's units now (a unit that cannot be read comes back "unknown").
+  std::vector<v1::UnitState> ReadStates(const v1::ExecuteRequest& req);
+  // Runs the gate probes, emitting each result; false (and `why`) at the first unhealthy one.
+  bool RunProbes(const v1::ExecuteRequest& req, const EmitFn& emit, std::string* why);
+  // The settle window: waits req.healthy_for_ms, then the units must not have gone down or
+  // restarted since `at_gate`, and the probes must pass again.
+  bool Settle(const v1::ExecuteRequest& req, const std::vector<v1::UnitState>& at_gate, const EmitFn& emit,
+              std::string* why);
 
   std::string host_;
   SystemdManager* systemd_;

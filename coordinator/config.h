@@ -32,6 +32,8 @@ struct ServiceConfig {
   // Hosts that may fail before the service counts as failed: count, or percent when failure_percent.
   uint32_t max_failed_hosts = 0;
   bool failure_percent = false;
+  // Settle window of this service's gate (defaults.healthy_for_ms when unset).
+  std::optional<uint32_t> healthy_for_ms;
 };
 
 // A probe run on one host after the run (e.g. sls-monitor.timer guard).
@@ -67,7 +69,19 @@ struct Defaults {
   uint32_t lease_ms = 120000;
   uint32_t call_timeout_ms = 5000;  // deadline of unary agent calls
   bool allow_reset_failed = false;
+  // After a start's gate passes, the unit must stay up this long (no restart, probes still pass).
+  uint32_t healthy_for_ms = 1000;
 };
+
+// Units a coordinator asks one agent about per GetState call; larger hosts are batched.
+inline constexpr int kGetStateBatchUnits = 64;
+// Limits checked at config time, so a run never meets them half-way: units per host (read in
+// batches of kGetStateBatchUnits, kMaxGetStateBatches at most) and services per run.
+inline constexpr int kMaxGetStateBatches = 16;
+inline constexpr int kMaxUnitsPerHost = kGetStateBatchUnits * kMaxGetStateBatches;
+inline constexpr int kMaxServicesPerConfig = 256;
+// Longest settle window (defaults.healthy_for_ms, services[].healthy_for_ms).
+inline constexpr uint32_t kMaxHealthyForMs = 10 * 60 * 1000;
 
 struct Config {
   std::string path;

@@ -116,9 +116,11 @@ absl::Status ParseDefaultValues(const YamlFields& f, const YAML::Node& n, Defaul
     d->max_parallel = *v;
   }
   for (auto [key, dst] : std::initializer_list<std::pair<const char*, uint32_t*>>{
-           {"job_timeout_ms", &d->job_timeout_ms}, {"lease_ms", &d->lease_ms}, {"call_timeout_ms", &d->call_timeout_ms}}) {
+           {"job_timeout_ms", &d->job_timeout_ms}, {"lease_ms", &d->lease_ms}, {"call_timeout_ms", &d->call_timeout_ms},
+           {"healthy_for_ms", &d->healthy_for_ms}}) {
     if (!n[key]) continue;
-    auto v = f.Ms(n[key], std::string("defaults.") + key, kMaxMs);
+    auto v = f.Ms(n[key], std::string("defaults.") + key,
+                  std::string(key) == "healthy_for_ms" ? kMaxHealthyForMs : kMaxMs);
     if (!v.ok()) return v.status();
     *dst = *v;
   }
@@ -132,7 +134,8 @@ absl::Status ParseDefaultValues(const YamlFields& f, const YAML::Node& n, Defaul
 
 absl::Status ParseDefaults(const YamlFields& f, const YAML::Node& n, Defaults* d) {
   if (absl::Status s = f.CheckKeys(n, "defaults", {"mode", "failure_policy", "max_parallel", "job_timeout_ms",
-                                                   "lease_ms", "call_timeout_ms", "allow_reset_failed"});
+                                                   "lease_ms", "call_timeout_ms", "allow_reset_failed",
+                                                   "healthy_for_ms"});
       !s.ok())
     return s;
   if (absl::Status s = ParseDefaultValues(f, n, d); !s.ok()) return s;
@@ -170,6 +173,10 @@ absl::StatusOr<HostConfig> ParseHost(const YamlFields& f, const YAML::Node& key,
     const std::string unit = u.as<std::string>();
     if (absl::Status s = ValidateUnitName(unit); !s.ok()) return f.Err(u, field + ".units", std::string(s.message()));
     h.units.push_back(unit);
+    if (h.units.size() > static_cast<size_t>(kMaxUnitsPerHost))
+      return f.Err(u, field + ".units",
+                   absl::StrCat("more than ", kMaxUnitsPerHost, " units on one host (", kMaxGetStateBatches,
+                                " state reads of ", kGetStateBatchUnits, "); split the host's units"));
   }
   return h;
 }
@@ -217,7 +224,8 @@ absl::Status ParseServiceProbes(const YamlFields& f, const YAML::Node& n, const 
 
 absl::StatusOr<ServiceConfig> ParseService(const YamlFields& f, const YAML::Node& n, const std::string& field,
                                            const Config& cfg) {
-  if (absl::Status s = f.CheckKeys(n, field, {"name", "unit", "probes", "max_failed_hosts"}); !s.ok()) return s;
+  if (absl::Status s = f.CheckKeys(n, field, {"name", "unit", "probes", "max_failed_hosts", "healthy_for_ms"}); !s.ok())
+    return s;
   ServiceConfig svc;
   if (!n["name"]) return f.Err(n, field + ".name", "missing");
   auto name = f.String(n["name"], field + ".name");
@@ -237,6 +245,11 @@ absl::StatusOr<ServiceConfig> ParseService(const YamlFields& f, const YAML::Node
   if (n["max_failed_hosts"])
     if (absl::Status s = ParseMaxFailedHosts(f, n["max_failed_hosts"], field + ".max_failed_hosts", &svc); !s.ok())
       return s;
+  if (n["healthy_for_ms"]) {
+    auto v = f.Ms(n["healthy_for_ms"], field + ".healthy_for_ms", kMaxHealthyForMs);
+    if (!v.ok()) return v.status();
+    svc.healthy_for_ms = *v;
+  }
   return svc;
 }
 
@@ -244,6 +257,9 @@ absl::Status ParseServices(const YamlFields& f, const YAML::Node& root, Config* 
   const YAML::Node services = root["services"];
   if (!services || !services.IsSequence() || services.size() == 0)
     return f.Err(services ? services : root, "services", "missing: list the services with name and unit");
+  if (services.size() > static_cast<size_t>(kMaxServicesPerConfig))
+    return f.Err(services[kMaxServicesPerConfig], "services",
+                 absl::StrCat("more than ", kMaxServicesPerConfig, " services; split the config"));
   for (size_t i = 0; i < services.size(); ++i) {
     auto svc = ParseService(f, services[i], absl::StrCat("services[", i, "]"), *cfg);
     if (!svc.ok()) return svc.status();

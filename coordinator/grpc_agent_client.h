@@ -14,7 +14,7 @@ namespace failover::coordinator {
 class GrpcAgentClient : public AgentClient {
  public:
   // Units per GetState call: agents accept up to 256 (64 before); larger hosts are batched.
-  static constexpr int kGetStateBatch = 64;
+  static constexpr int kGetStateBatch = kGetStateBatchUnits;  // config.h: the limit checked at config time
 
   // Builds the channel for `host` from the config's TLS settings.
   static absl::StatusOr<std::unique_ptr<GrpcAgentClient>> Create(const Config& config, const HostConfig& host);

@@ -47,6 +47,13 @@ void AddWaves(const Config& config, const RunOptions& options, const ServiceConf
     s.id = absl::StrFormat("%02d-%s-%s%s", steps->size() + 1, OperationName(op), svc.name,
                            waves > 1 ? absl::StrCat("-w", w + 1) : "");
     Settle(config, options, &s);
+    if (op != v1::OPERATION_STOP) {
+      // The gate holds for a settle window: the unit must stay up, then the probes run again.
+      s.healthy_for_ms = svc.healthy_for_ms.value_or(config.defaults.healthy_for_ms);
+      int64_t extra_ms = s.healthy_for_ms;
+      for (const auto& p : s.probes) extra_ms += std::max(p.deadline_ms(), p.timeout_ms()) + p.timeout_ms();
+      s.rpc_deadline += std::chrono::milliseconds(extra_ms);
+    }
     steps->push_back(std::move(s));
   }
 }
@@ -144,6 +151,7 @@ v1::ExecuteRequest ToExecuteRequest(const PlannedStep& step, const std::string& 
   req.set_lease_ms(step.lease_ms);
   req.set_allow_reset_failed(step.allow_reset_failed);
   req.set_restore_stopped(step.restore_stopped);
+  req.set_healthy_for_ms(step.healthy_for_ms);
   return req;
 }
 

@@ -35,6 +35,8 @@ struct PlannedStep {
   bool allow_reset_failed = false;
   // A recovery STOP of a unit that was stopped before the run (policy restore): the agent must not hold it.
   bool restore_stopped = false;
+  // Settle window of the gate (starts and restarts): the unit stays up this long, 0 = none.
+  uint32_t healthy_for_ms = 0;
   // Deadline of the Execute call on one host: two jobs, every probe's deadline, and network slack.
   std::chrono::milliseconds rpc_deadline{0};
   // Why a recovery step exists, for the event log ("" for planned steps).

@@ -63,37 +63,80 @@ uint32_t RunExecutor::AllowedFailures(const std::string& service) const {
   return svc->max_failed_hosts;
 }
 
+absl::Status LeaseCoversUnitTimeouts(uint32_t lease_ms, uint32_t job_timeout_ms, const std::string& host,
+                                    const v1::UnitState& st) {
+  // The agent's own rule (it refuses such a step too, but only once the run is under way): a
+  // held unit's stop and start, each capped by the job timeout (0 = unknown = the job timeout).
+  const uint64_t job_us = uint64_t{job_timeout_ms} * 1000;
+  auto bound = [job_us](uint64_t unit_us) { return unit_us == 0 ? job_us : std::min(unit_us, job_us); };
+  const uint64_t need_us = bound(st.timeout_stop_us()) + bound(st.timeout_start_us());
+  if (uint64_t{lease_ms} * 1000 >= need_us) return absl::OkStatus();
+  auto ms = [](uint64_t us) { return us == UINT64_MAX ? std::string("infinity") : absl::StrCat(us / 1000, " ms"); };
+  return absl::FailedPreconditionError(absl::StrCat(
+      "unit ", st.unit(), " on host ", host, ": defaults.lease_ms ", lease_ms, " is shorter than its TimeoutStopUSec ",
+      ms(st.timeout_stop_us()), " + TimeoutStartUSec ", ms(st.timeout_start_us()), " (each capped by job_timeout_ms ",
+      job_timeout_ms, ") = ", need_us / 1000, " ms; raise defaults.lease_ms or lower the unit's timeouts"));
+}
+
+bool IsRefusal(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kInvalidArgument || s.code() == absl::StatusCode::kPermissionDenied ||
+         s.code() == absl::StatusCode::kFailedPrecondition || s.code() == absl::StatusCode::kUnauthenticated;
+}
+
+void RunExecutor::PreflightHost(const std::string& host, const std::vector<std::string>& units) {
+  auto it = clients_.find(host);
+  absl::StatusOr<v1::GetStateResponse> resp = absl::NotFoundError(absl::StrCat("no agent client for host ", host));
+  if (it != clients_.end()) {
+    v1::GetStateRequest req;
+    req.set_run_id(report_.run_id());
+    // An executed run reserves the host now, before its first change anywhere (all or nothing).
+    if (plan_.options.execute) req.set_reserve_lease_ms(config_.defaults.lease_ms);
+    for (const auto& u : units) req.add_units(u);
+    resp = it->second->GetState(req);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!resp.ok()) {
+    const std::string msg = Redact(std::string(resp.status().message()));
+    if (IsRefusal(resp.status())) {
+      report_.add_errors(absl::StrCat("host ", host, " refused the run: ", msg));
+    } else {
+      unreachable_.insert(host);
+      report_.add_errors(absl::StrCat("host ", host, ": agent unreachable at preflight: ", msg));
+    }
+    return;
+  }
+  if (plan_.options.execute) reserved_hosts_.insert(host);
+  if (!resp->held_by_run().empty() && resp->held_by_run() != report_.run_id() && plan_.options.execute)
+    report_.add_errors(absl::StrCat("host ", host, " is held by run ", resp->held_by_run()));
+  for (const auto& st : resp->units()) {
+    if (st.load_state() != "loaded")
+      report_.add_errors(absl::StrCat("unit ", st.unit(), " is ", st.load_state(), " on host ", host));
+    else if (plan_.options.execute)
+      if (absl::Status s = LeaseCoversUnitTimeouts(config_.defaults.lease_ms, config_.defaults.job_timeout_ms, host, st);
+          !s.ok())
+        report_.add_errors(std::string(s.message()));
+    initial_[{host, st.unit()}] = st;
+    *report_.add_initial_state() = st;
+  }
+}
+
 bool RunExecutor::Preflight() {
   std::vector<std::thread> threads;
-  for (const auto& [host, units] : plan_.host_units) {
-    threads.emplace_back([this, host = host, units = units] {
-      auto it = clients_.find(host);
-      absl::StatusOr<v1::GetStateResponse> resp = absl::NotFoundError("no client");
-      if (it != clients_.end()) {
-        v1::GetStateRequest req;
-        req.set_run_id(report_.run_id());
-        for (const auto& u : units) req.add_units(u);
-        resp = it->second->GetState(req);
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!resp.ok()) {
-        unreachable_.insert(host);
-        report_.add_errors(Redact(std::string(resp.status().message())));
-        return;
-      }
-      if (!resp->held_by_run().empty() && resp->held_by_run() != report_.run_id() && plan_.options.execute)
-        report_.add_errors(absl::StrCat("host ", host, " is held by run ", resp->held_by_run()));
-      for (const auto& st : resp->units()) {
-        if (st.load_state() != "loaded")
-          report_.add_errors(absl::StrCat("unit ", st.unit(), " is ", st.load_state(), " on host ", host));
-        initial_[{host, st.unit()}] = st;
-        *report_.add_initial_state() = st;
-      }
-    });
-  }
+  for (const auto& [host, units] : plan_.host_units)
+    threads.emplace_back([this, host = host, units = units] { PreflightHost(host, units); });
   for (auto& t : threads) t.join();
   for (const auto& err : report_.errors()) Emit("", "", "", err, v1::SEVERITY_ERROR);
-  return report_.errors().empty();
+  if (report_.errors().empty()) return true;
+  // Refused: give back every host reserved so far, so the run holds nothing it will not use.
+  for (const auto& host : reserved_hosts_) {
+    v1::RenewLeaseRequest req;
+    req.set_run_id(report_.run_id());
+    req.set_release(true);
+    auto r = clients_.at(host)->RenewLease(req);
+    if (!r.ok()) GetLogger("coordinator")->warn("[run={}] releasing host {}: {}", report_.run_id(), host, r.status().message());
+  }
+  reserved_hosts_.clear();
+  return false;
 }
 
 void RunExecutor::OnAgentEvent(const std::string& host, const std::string& step_id, const v1::AgentEvent& e,
@@ -159,8 +202,8 @@ RunExecutor::HostStepResult RunExecutor::RunOnHost(const PlannedStep& step, cons
     }
     if (step_done) return r;
     if (!step.dry_run && r.reached)
-      r.reason += absl::StrCat("; the agent finishes the step on its own and restores stopped units within the lease (",
-                               step.lease_ms, " ms)");
+      r.reason += "; whether the agent finished the step or restored the unit on its own is not confirmed here "
+                  "(see the final state and the agent's own operations)";
   }
   return r;
 }
@@ -216,11 +259,24 @@ void RunExecutor::RunStep(size_t index) {
 }
 
 bool RunExecutor::SkipLostHost(const std::string& host, const std::string& phase) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!lost_hosts_.count(host)) return false;
+  }
+  // Lost mid-run, but its agent may be back (restarted): ask once more, with the normal deadline.
+  v1::GetStateRequest req;
+  req.set_run_id(report_.run_id());
+  auto again = clients_.at(host)->GetState(req);
   std::lock_guard<std::mutex> lock(mu_);
-  if (!lost_hosts_.count(host)) return false;
-  report_.add_errors(absl::StrCat(phase, ": host ", host, " was lost during the run and is not asked again; its agent ",
-                                  "restores the units it holds when the lease (", config_.defaults.lease_ms,
-                                  " ms) expires"));
+  if (again.ok()) {
+    lost_hosts_.erase(host);
+    Emit(host, "", phase, absl::StrCat("host ", host, " was lost during the run and answers again; asking it for ", phase),
+         v1::SEVERITY_WARN);
+    return false;
+  }
+  report_.add_errors(absl::StrCat(phase, ": host ", host, " was lost during the run and did not answer again (",
+                                  Redact(std::string(again.status().message())),
+                                  "); whether its agent restored the units it held is not confirmed"));
   Emit(host, "", phase, report_.errors(report_.errors_size() - 1), v1::SEVERITY_WARN);
   return true;
 }
@@ -253,8 +309,8 @@ void RunExecutor::Recover() {
       auto now = clients_.at(host)->GetState(req);
       if (!now.ok()) {
         std::lock_guard<std::mutex> lock(mu_);
-        report_.add_errors(absl::StrCat("recovery: ", now.status().message(), "; the agent restores units it stopped ",
-                                        "when the run's lease (", config_.defaults.lease_ms, " ms) expires"));
+        report_.add_errors(absl::StrCat("recovery: ", now.status().message(), "; whether the agent restored the ",
+                                        "units it stopped is not confirmed"));
         Emit(host, "", "recover", report_.errors(report_.errors_size() - 1), v1::SEVERITY_ERROR);
         return;
       }
@@ -283,11 +339,7 @@ void RunExecutor::FinalHealth() {
     *req.add_probes() = g.probe;
     auto it = clients_.find(g.host);
     absl::StatusOr<v1::ProbeResponse> resp = absl::NotFoundError("no client for host " + g.host);
-    bool lost;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      lost = lost_hosts_.count(g.host) > 0;
-    }
+    const bool lost = clients_.count(g.host) && SkipLostHost(g.host, "final-health");
     if (lost) resp = absl::UnavailableError("host " + g.host + " was lost during the run");
     else if (it != clients_.end())
       resp = it->second->Probe(req, std::chrono::milliseconds(g.probe.deadline_ms() + g.probe.timeout_ms() + 5000));
@@ -330,14 +382,39 @@ void RunExecutor::FinalState() {
         report_.add_errors(absl::StrCat("final state: ", resp.status().message()));
         return;
       }
+      if (lost_hosts_.erase(host))
+        Emit(host, "", "final-state", absl::StrCat("host ", host, " was lost during the run and answers again"),
+             v1::SEVERITY_WARN);
       AddAgentState(*resp, &report_);
+      if (plan_.options.execute) CheckStayedUp(host, *resp);
     });
   }
   for (auto& t : threads) t.join();
 }
 
+std::string UnitDownAfterRun(const std::string& host, const v1::UnitState& before, const v1::UnitState& after) {
+  if (!IsActiveState(before.active_state()) || after.active_state() == "active") return "";
+  return absl::StrCat("unit ", after.unit(), " on host ", host, " was ", before.active_state(), " before the run and is ",
+                      after.active_state(), "/", after.sub_state(), " at its end");
+}
+
+void RunExecutor::CheckStayedUp(const std::string& host, const v1::GetStateResponse& now) {
+  // The outcome must agree with the final state the report shows: a unit the run found up and
+  // leaves down (or restarting) is a failure, whatever the steps said.
+  for (const auto& st : now.units()) {
+    auto it = initial_.find({host, st.unit()});
+    if (it == initial_.end()) continue;
+    const std::string down = UnitDownAfterRun(host, it->second, st);
+    if (down.empty()) continue;
+    any_failed_ = true;
+    report_.add_errors(down);
+    if (first_failure_.empty()) first_failure_ = down;
+    Emit(host, st.unit(), "final-state", down, v1::SEVERITY_ERROR);
+  }
+}
+
 void RunExecutor::ReleaseHosts() {
-  for (const auto& host : touched_hosts_) {
+  for (const auto& host : reserved_hosts_) {
     if (lost_hosts_.count(host)) continue;  // already reported; its lease ends on its own
     v1::RenewLeaseRequest req;
     req.set_run_id(report_.run_id());
@@ -354,7 +431,7 @@ void RunExecutor::LeaseKeeper() {
     std::set<std::string> hosts;
     {
       std::lock_guard<std::mutex> l(mu_);
-      hosts = touched_hosts_;
+      hosts = reserved_hosts_;  // every host reserved at preflight, touched yet or not
     }
     // In parallel, so one slow host cannot make the others' leases run out.
     std::vector<std::thread> renewals;

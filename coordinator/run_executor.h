@@ -46,7 +46,12 @@ class RunExecutor {
 
   void Emit(const std::string& host, const std::string& unit, const std::string& step, const std::string& msg,
             v1::EventSeverity severity);
+  // Reads the units' states and (executed runs) reserves every host; on any refusal releases
+  // those reserved and returns false.
   bool Preflight();
+  void PreflightHost(const std::string& host, const std::vector<std::string>& units);
+  // Fails the run for each unit that was active before it and is not at its end.
+  void CheckStayedUp(const std::string& host, const v1::GetStateResponse& now);
   void RunStep(size_t index);
   // The report's header and planned steps, and the first event.
   void Begin(const std::string& run_id);
@@ -72,9 +77,9 @@ class RunExecutor {
   EmitFn emit_;
   SnapshotFn snapshot_;
 
-  // Skips a host lost mid-run (stream broken, unreachable) in recovery, recording why: asking it
-  // again would only add deadlines; its agent restores what it holds on its own. The final state
-  // is still read (bounded by the call deadline) so the report shows what is true.
+  // A host lost mid-run (stream broken, unreachable) is asked once more (normal call deadline):
+  // false when it answers (no longer lost) or was never lost; true, recording why, when it stays
+  // silent: then nothing about its units is confirmed.
   bool SkipLostHost(const std::string& host, const std::string& phase);
 
   std::mutex emit_mu_;  // events leave one at a time, in order, from any thread
@@ -86,6 +91,7 @@ class RunExecutor {
   std::set<std::string> lost_hosts_;
   std::map<std::string, std::set<std::string>> failed_hosts_;  // service -> hosts failed in any of its steps
   std::set<std::string> touched_hosts_;
+  std::set<std::string> reserved_hosts_;  // reserved at preflight; renewed and released by the run
   bool stopped_ = false;
   // Why a stop was requested ("" = none); once requested, it is also the run's first failure.
   std::string StopReason();
@@ -102,6 +108,16 @@ class RunExecutor {
 // Adds an agent's answer to a report: the units' states as final state, and what the agent did
 // on its own for this run (lease expiry, restart, work finished after a lost stream).
 void AddAgentState(const v1::GetStateResponse& state, v1::Report* report);
+
+// FAILED_PRECONDITION naming unit, host and both timeouts when `lease_ms` cannot cover one stop
+// and one start of the unit (each capped by `job_timeout_ms`), as the agent would refuse it.
+absl::Status LeaseCoversUnitTimeouts(uint32_t lease_ms, uint32_t job_timeout_ms, const std::string& host,
+                                    const v1::UnitState& st);
+// An agent's answer that refuses (bad request, not allowed, held by another run) rather than
+// one that never arrived.
+bool IsRefusal(const absl::Status& s);
+// Why `after` breaks the run: the unit was active before (`before`) and is not active now; "".
+std::string UnitDownAfterRun(const std::string& host, const v1::UnitState& before, const v1::UnitState& after);
 
 // Outcome name for humans ("SUCCEEDED", "ABORTED"...).
 std::string OutcomeName(v1::RunOutcome o);

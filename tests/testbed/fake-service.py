@@ -16,6 +16,8 @@ tests can flip them without restarting:
   NAME.start-delay-ms  sleep that many ms before binding
   NAME.health-status   /health answers this HTTP status
   NAME.health-hang     /health never answers (until the client goes away)
+  NAME.crash-after-ready  exit 1 about 300 ms after READY=1 (a crash loop after start
+                       when the unit has Restart=on-failure)
 
 SIGTERM -> exit 0 at once.
 """
@@ -28,6 +30,7 @@ import select
 import signal
 import socket
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -202,6 +205,12 @@ def main():
     port = server.server_address[1]
     sd_notify(f"READY=1\nSTATUS=listening on {args.bind}:{port}\n")
     log(f"{args.name}: listening on {args.bind}:{port} (pid {os.getpid()})")
+    if control.exists("crash-after-ready"):
+        def crash():
+            time.sleep(0.3)
+            log(f"{args.name}: crashing after READY: {control.path('crash-after-ready')} exists")
+            os._exit(1)
+        threading.Thread(target=crash, daemon=True).start()
     server.serve_forever(poll_interval=0.5)
 
 

@@ -46,8 +46,28 @@ class FakeSystemd : public SystemdManager {
     std::lock_guard<std::mutex> lock(mu_);
     fail_start_[unit] = result;
   }
+  // After its next successful start, `unit` reads active once, then crash-loops: every later
+  // read finds systemd restarting it (activating/auto-restart, NRestarts and MainPID moved).
+  void CrashLoopAfterNextStart(const std::string& unit) {
+    std::lock_guard<std::mutex> lock(mu_);
+    crash_after_start_[unit] = -1;
+  }
+  void SetTimeouts(const std::string& unit, uint64_t start_us, uint64_t stop_us) {
+    std::lock_guard<std::mutex> lock(mu_);
+    units_[unit].set_timeout_start_us(start_us);
+    units_[unit].set_timeout_stop_us(stop_us);
+  }
   absl::StatusOr<v1::UnitState> GetUnitState(const std::string& unit) override {
     std::lock_guard<std::mutex> lock(mu_);
+    auto crash = crash_after_start_.find(unit);
+    if (crash != crash_after_start_.end() && crash->second >= 0 && crash->second++ >= 1) {
+      auto& s = units_[unit];
+      s.set_active_state("activating");
+      s.set_sub_state("auto-restart");
+      s.set_result("exit-code");
+      s.set_n_restarts(s.n_restarts() + 1);
+      s.set_main_pid(++next_pid_);
+    }
     auto it = units_.find(unit);
     if (it == units_.end()) {
       v1::UnitState s;
@@ -84,6 +104,8 @@ class FakeSystemd : public SystemdManager {
     s.set_active_state("active");
     s.set_sub_state("running");
     s.set_main_pid(++next_pid_);
+    auto crash = crash_after_start_.find(unit);
+    if (crash != crash_after_start_.end() && crash->second < 0) crash->second = 0;
     o.result = "done";
     return o;
   }
@@ -101,6 +123,7 @@ class FakeSystemd : public SystemdManager {
   std::mutex mu_;
   std::map<std::string, v1::UnitState> units_;
   std::map<std::string, std::string> fail_start_;
+  std::map<std::string, int> crash_after_start_;  // unit -> reads since the start (-1: not started yet)
   std::vector<std::string> journal_;
   uint32_t next_pid_ = 1000;
 };

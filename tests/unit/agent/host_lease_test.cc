@@ -2,6 +2,8 @@
 #include "agent/host_lease.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
 
 #include "agent/step_runner.h"
 
@@ -117,6 +119,31 @@ TEST(HostLease, AStopIsRefusedWhenItsHoldCannotBePersisted) {
   EXPECT_EQ(systemd.GetUnitState("sls-api.service")->main_pid(), 42u);
   EXPECT_NE(done.message().find("/nonexistent-failover-dir/lease"), std::string::npos) << done.message();
   EXPECT_NE(done.message().find("No such file or directory"), std::string::npos) << done.message();
+}
+
+TEST(HostLease, TheAgentsOwnOperationsSurviveAnAgentRestart) {
+  char dir[] = "/tmp/failover-lease-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string file = std::string(dir) + "/lease";
+  FakeClock clock;
+  {
+    HostLease lease(&clock, file);
+    v1::OperationRecord op;
+    op.set_run_id("run-a");
+    op.set_unit("sls-api.service");
+    op.set_autonomous(true);
+    op.set_detail("agent stopping: it starts the units it held before it exits");
+    lease.RecordAutonomous(op);
+  }
+  HostLease next(&clock, file);
+  next.TakePersisted();
+  auto ops = next.autonomous();
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].run_id(), "run-a");
+  EXPECT_EQ(ops[0].unit(), "sls-api.service");
+  std::remove((file + ".autonomous").c_str());
+  std::remove(file.c_str());
+  rmdir(dir);
 }
 
 }  // namespace

@@ -272,5 +272,72 @@ TEST(UnitTimeouts, TheJobTimeoutCapsWhatTheLeaseMustCover) {
   EXPECT_TRUE(CheckLeaseCoversUnitTimeouts(r, st).ok()) << "a start holds nothing";
 }
 
+TEST_F(StepRunnerTest, GateFailsWhenTheUnitRestartsDuringTheSettleWindow) {
+  auto req = Request(v1::OPERATION_RESTART, "sls-api.service");
+  req.set_healthy_for_ms(1000);
+  systemd_.CrashLoopAfterNextStart("sls-api.service");
+  const auto t0 = clock_.Now();
+  auto events = Run(req);
+  ASSERT_EQ(events.back().kind(), v1::AgentEvent::STEP_DONE);
+  EXPECT_FALSE(events.back().ok());
+  EXPECT_NE(events.back().message().find("sls-api.service"), std::string::npos) << events.back().message();
+  EXPECT_NE(events.back().message().find("NRestarts 0 -> 1"), std::string::npos) << events.back().message();
+  EXPECT_GE(clock_.Now() - t0, std::chrono::milliseconds(1000)) << "the window was waited";
+}
+
+TEST_F(StepRunnerTest, GatePassesWhenTheUnitStaysUpForTheSettleWindowAndProbesPassAgain) {
+  auto req = Request(v1::OPERATION_RESTART, "sls-api.service");
+  req.set_healthy_for_ms(1000);
+  v1::ProbeSpec probe;
+  probe.set_name("api-health");
+  *req.add_probes() = probe;
+  auto events = Run(req);
+  EXPECT_TRUE(events.back().ok()) << events.back().message();
+  int probes = 0;
+  for (const auto& e : events) probes += e.kind() == v1::AgentEvent::PROBE_RESULT;
+  EXPECT_EQ(probes, 2) << "once at the gate, once at the end of the window";
+}
+
+TEST_F(StepRunnerTest, WithoutASettleWindowACrashAfterStartIsNotWaitedFor) {
+  auto req = Request(v1::OPERATION_RESTART, "sls-api.service");
+  systemd_.CrashLoopAfterNextStart("sls-api.service");
+  const auto t0 = clock_.Now();
+  Run(req);
+  EXPECT_LT(clock_.Now() - t0, std::chrono::milliseconds(1000));
+}
+
+TEST_F(StepRunnerTest, JobRecordsCarryTheJobResultTheStepDecidesOn) {
+  systemd_.FailNextStart("sls-bot.service", "failed");
+  auto events = Run(Request(v1::OPERATION_START, "sls-bot.service"));
+  v1::OperationRecord op;
+  for (const auto& e : events)
+    if (e.kind() == v1::AgentEvent::JOB_DONE) op = e.operation();
+  EXPECT_EQ(op.job_result(), v1::JOB_RESULT_FAILED);
+  EXPECT_FALSE(events.back().ok());
+  auto ok_events = Run(Request(v1::OPERATION_RESTART, "sls-api.service"));
+  for (const auto& e : ok_events) {
+    if (e.kind() == v1::AgentEvent::JOB_DONE) {
+      EXPECT_EQ(e.operation().job_result(), v1::JOB_RESULT_DONE);
+    }
+  }
+}
+
+TEST(SettleFailure, NamesTheUnitThatWentDownOrRestartedAndNothingWhenItStayedUp) {
+  v1::UnitState before;
+  before.set_unit("sls-api.service");
+  before.set_active_state("active");
+  before.set_main_pid(10);
+  v1::UnitState same = before;
+  EXPECT_EQ(SettleFailure("api", 1000, {before}, {same}), "");
+  v1::UnitState pid_moved = before;
+  pid_moved.set_main_pid(11);
+  EXPECT_NE(SettleFailure("api", 1000, {before}, {pid_moved}).find("MainPID 10 -> 11"), std::string::npos);
+  v1::UnitState down = before;
+  down.set_active_state("failed");
+  const std::string why = SettleFailure("api", 1000, {before}, {down});
+  EXPECT_NE(why.find("sls-api.service on host api"), std::string::npos) << why;
+  EXPECT_NE(why.find("is failed"), std::string::npos) << why;
+}
+
 }  // namespace
 }  // namespace failover::agent

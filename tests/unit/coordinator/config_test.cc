@@ -1,5 +1,6 @@
 #include "coordinator/config.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace failover::coordinator {
@@ -92,7 +93,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"UnknownGuardHost", "host: panel", "host: nowhere", "guards[0].host: unknown host"},
         BadCase{"MissingTls", "insecure_plaintext: true", "insecure_plaintext: false", "tls: ca, cert and key are required"},
         BadCase{"PlaintextToRemoteAgent", "127.0.0.1:7702", "10.1.2.3:7702", "insecure_plaintext refuses the non-loopback agent address"},
-        BadCase{"HostsAsList", "hosts:\n", "hosts:\n  - oops\n", "sls.yaml:"}),
+        BadCase{"HostsAsList", "hosts:\n", "hosts:\n  - oops\n", "sls.yaml:"},
+        BadCase{"ZeroSettleWindow", "lease_ms: 30000", "lease_ms: 30000\n  healthy_for_ms: 0", "sls.yaml:6: defaults.healthy_for_ms"},
+        BadCase{"HugeServiceSettleWindow", "max_failed_hosts: 50%", "max_failed_hosts: 50%\n    healthy_for_ms: 900000", "services[2].healthy_for_ms: must be at most 600000"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
 TEST(Config, UnitOnNoHostIsAnError) {
@@ -212,6 +215,36 @@ TEST(Config, SyntaxErrorNamesTheLine) {
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("sls.yaml:"), std::string::npos);
   EXPECT_NE(c.status().message().find("YAML syntax error"), std::string::npos);
+}
+
+TEST(Config, TheSettleWindowComesFromDefaultsAndEachServiceMayOverrideIt) {
+  auto plain = Parse(kGood);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->defaults.healthy_for_ms, 1000u) << "sensible default";
+  auto c = Parse(Replace(Replace(kGood, "lease_ms: 30000", "lease_ms: 30000\n  healthy_for_ms: 2500"),
+                         "max_failed_hosts: 50%", "max_failed_hosts: 50%\n    healthy_for_ms: 300"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->defaults.healthy_for_ms, 2500u);
+  EXPECT_EQ(c->FindService("sls-panel")->healthy_for_ms.value_or(0), 300u);
+  EXPECT_FALSE(c->FindService("sls-api")->healthy_for_ms.has_value());
+}
+
+TEST(Config, AHostWithMoreUnitsThanTheLimitIsRefusedNamingFileAndLine) {
+  std::string units;
+  for (int i = 0; i <= kMaxUnitsPerHost; ++i) units += absl::StrCat(i ? ", " : "", "u", i, ".service");
+  auto c = Parse(Replace(kGood, "units: [sls-panel.service]", "units: [sls-panel.service, " + units + "]"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("sls.yaml:8: hosts.panel.units"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find(absl::StrCat("more than ", kMaxUnitsPerHost, " units")), std::string::npos)
+      << c.status().message();
+}
+
+TEST(Config, AHostAtTheUnitLimitIsAccepted) {
+  std::string units;
+  for (int i = 1; i < kMaxUnitsPerHost; ++i) units += absl::StrCat(", u", i, ".service");
+  auto c = Parse(Replace(kGood, "units: [sls-panel.service]", "units: [sls-panel.service" + units + "]"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->FindHost("panel")->units.size(), static_cast<size_t>(kMaxUnitsPerHost));
 }
 
 }  // namespace

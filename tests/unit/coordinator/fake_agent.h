@@ -21,11 +21,18 @@ class FakeAgent : public AgentClient {
   FakeProbes& probes() { return probes_; }
   agent::HostLease& lease() { return lease_; }
   bool unreachable = false;
+  // When set, GetState answers with this refusal (e.g. a unit off the agent's allowlist).
+  absl::Status refuse_get_state;
   // Fails the stream after this many events (simulates a lost agent); -1 = never.
   int break_after_events = -1;
 
   absl::StatusOr<v1::GetStateResponse> GetState(const v1::GetStateRequest& req) override {
     if (unreachable) return absl::UnavailableError("host " + host_ + ": agent unreachable: connection refused");
+    if (!refuse_get_state.ok()) return refuse_get_state;
+    if (req.reserve_lease_ms() > 0) {  // as AgentService::Reserve
+      absl::Status s = lease_.Acquire(req.run_id(), std::chrono::milliseconds(req.reserve_lease_ms()));
+      if (!s.ok()) return s;
+    }
     v1::GetStateResponse resp;
     resp.set_host(host_);
     resp.set_held_by_run(lease_.holder());

@@ -110,8 +110,9 @@ TEST(Planner, EachStepCarriesItsTimeoutsLeaseDryRunAndCallDeadline) {
   EXPECT_EQ(s.job_timeout_ms, 1000u);
   EXPECT_EQ(s.lease_ms, 7000u);
   EXPECT_TRUE(s.allow_reset_failed);
-  // Two jobs, the probe's deadline and one more attempt, and 5 s of network slack.
-  EXPECT_EQ(s.rpc_deadline, std::chrono::milliseconds(2 * 1000 + 3000 + 200 + 5000));
+  // Two jobs, the probe's deadline and one more attempt, and 5 s of network slack; then the
+  // settle window (default 1000 ms) and the probe once more at its end.
+  EXPECT_EQ(s.rpc_deadline, std::chrono::milliseconds(2 * 1000 + 3000 + 200 + 5000 + 1000 + 3000 + 200));
   v1::ExecuteRequest req = ToExecuteRequest(s, "run-1");
   EXPECT_EQ(req.run_id(), "run-1");
   EXPECT_EQ(req.step_id(), s.id);
@@ -189,6 +190,22 @@ TEST(Planner, ARequestsEnumsWinOverItsWordsAndWordsAloneStillWork) {
 TEST(Planner, HostsRunningListsTheHostsOfAUnitInConfigOrder) {
   EXPECT_EQ(HostsRunning(ThreeHosts(), "sls-api.service"), (std::vector<std::string>{"api", "panel"}));
   EXPECT_TRUE(HostsRunning(ThreeHosts(), "nope.service").empty());
+}
+
+TEST(Planner, StartsAndRestartsCarryTheSettleWindowAndStopsDoNot) {
+  Config c = ThreeHosts();
+  c.defaults.healthy_for_ms = 1500;
+  for (auto& s : c.services)
+    if (s.name == "sls-api") s.healthy_for_ms = 400;
+  RunOptions o;
+  o.mode = Mode::kStopAll;
+  auto plan = BuildPlan(c, o);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  for (const auto& s : plan->steps) {
+    const uint32_t want = s.operation == v1::OPERATION_STOP ? 0 : (s.service == "sls-api" ? 400 : 1500);
+    EXPECT_EQ(s.healthy_for_ms, want) << s.id;
+    EXPECT_EQ(ToExecuteRequest(s, "run-1").healthy_for_ms(), want) << s.id;
+  }
 }
 
 }  // namespace

@@ -29,7 +29,10 @@ class RunExecutorTest : public ::testing::Test {
     plan_ = *plan;
     std::map<std::string, AgentClient*> clients;
     for (auto& [h, a] : agents_) clients[h] = a.get();
-    RunExecutor ex(config_, plan_, clients, &health_, &clock_, [this](v1::RunEvent e) { events_.push_back(e); },
+    RunExecutor ex(config_, plan_, clients, &health_, &clock_, [this](v1::RunEvent e) {
+                     if (on_event_) on_event_(e);
+                     events_.push_back(e);
+                   },
                    [this](const v1::Report& r) { ++snapshots_; });
     return ex.Run("run-1");
   }
@@ -48,6 +51,7 @@ class RunExecutorTest : public ::testing::Test {
   FakeProbes health_;
   FakeClock clock_;
   std::vector<v1::RunEvent> events_;
+  std::function<void(const v1::RunEvent&)> on_event_;
   int snapshots_ = 0;
 };
 
@@ -229,6 +233,114 @@ TEST_F(RunExecutorTest, AStopRequestedBeforeTheFirstStepChangesNothing) {
   EXPECT_EQ(r.outcome(), v1::RUN_ABORTED);
   EXPECT_NE(r.summary().find("aborted by unix socket"), std::string::npos) << r.summary();
   EXPECT_TRUE(order_.empty());
+}
+
+TEST_F(RunExecutorTest, ALaterRunIsRefusedNamingTheHolderBeforeAnyChangeAndGivesBackWhatItReserved) {
+  ASSERT_TRUE(agents_["panel"]->lease().Acquire("run-a", std::chrono::seconds(60)).ok());
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_REFUSED);
+  EXPECT_TRUE(order_.empty()) << "nothing changed anywhere";
+  EXPECT_NE(r.summary().find("run-a"), std::string::npos) << r.summary();
+  EXPECT_NE(r.summary().find("panel"), std::string::npos) << r.summary();
+  EXPECT_EQ(r.summary().find("unreachable"), std::string::npos) << r.summary();
+  EXPECT_EQ(agents_["api"]->lease().holder(), "") << "api was reserved, then released";
+  EXPECT_EQ(agents_["cerebro"]->lease().holder(), "");
+  EXPECT_EQ(agents_["panel"]->lease().holder(), "run-a") << "the earlier run keeps its host";
+}
+
+TEST_F(RunExecutorTest, AnExecutedRunReservesEveryHostAtPreflightAndReleasesThemAtTheEnd) {
+  v1::Report dry = Run(RunOptions{});
+  EXPECT_EQ(dry.outcome(), v1::RUN_SUCCEEDED);
+  for (auto& [h, a] : agents_) EXPECT_EQ(a->lease().holder(), "") << h << ": a dry run reserves nothing";
+  // panel runs only sls-api, the last service: it must be held already when the first step starts.
+  std::map<std::string, std::string> holders_at_first_step;
+  on_event_ = [&](const v1::RunEvent& e) {
+    if (holders_at_first_step.empty() && e.message().rfind("step 1/", 0) == 0)
+      for (auto& [h, a] : agents_) holders_at_first_step[h] = a->lease().holder();
+  };
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_EQ(holders_at_first_step["panel"], "run-1");
+  EXPECT_EQ(holders_at_first_step["cerebro"], "run-1");
+  for (auto& [h, a] : agents_) EXPECT_EQ(a->lease().holder(), "") << h << " released at the end";
+}
+
+TEST_F(RunExecutorTest, AnAgentRefusalAtPreflightIsReportedAsARefusalWithTheAgentsMessage) {
+  agents_["cerebro"]->refuse_get_state =
+      absl::PermissionDeniedError("unit sls-cerebro.service is not on this agent's allowlist");
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_REFUSED);
+  EXPECT_NE(r.summary().find("host cerebro refused the run: unit sls-cerebro.service is not on this agent's allowlist"),
+            std::string::npos)
+      << r.summary();
+  for (const auto& e : r.errors()) EXPECT_EQ(e.find("unreachable"), std::string::npos) << e;
+  EXPECT_TRUE(order_.empty());
+}
+
+TEST_F(RunExecutorTest, ALeaseShorterThanAUnitsStopAndStartTimeoutsRefusesTheRunNamingUnitHostAndBothValues) {
+  // lease 5000 ms; each timeout is capped by the job timeout (as the agent waits), so raise it
+  // (the parser would refuse lease < 2 x job timeout; a hand-made config need not).
+  config_.defaults.job_timeout_ms = 4000;
+  for (const auto& h : config_.hosts)
+    for (const auto& u : h.units) agents_[h.name]->systemd().SetTimeouts(u, 1'000'000, 1'000'000);
+  agents_["cerebro"]->systemd().SetTimeouts("sls-cerebro.service", 3'000'000, 2'500'000);
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_REFUSED);
+  EXPECT_TRUE(order_.empty());
+  EXPECT_NE(r.summary().find("unit sls-cerebro.service on host cerebro"), std::string::npos) << r.summary();
+  EXPECT_NE(r.summary().find("TimeoutStopUSec 2500 ms"), std::string::npos) << r.summary();
+  EXPECT_NE(r.summary().find("TimeoutStartUSec 3000 ms"), std::string::npos) << r.summary();
+}
+
+TEST_F(RunExecutorTest, AUnitThatCrashLoopsAfterItsGateFailsTheRunInTheSettleWindow) {
+  config_.defaults.healthy_for_ms = 1000;
+  agents_["panel"]->systemd().CrashLoopAfterNextStart("sls-api.service");
+  v1::Report r = Run(Execute());
+  EXPECT_NE(r.outcome(), v1::RUN_SUCCEEDED);
+  EXPECT_NE(r.summary().find("sls-api.service"), std::string::npos) << r.summary();
+  EXPECT_NE(r.summary().find("did not stay up"), std::string::npos) << r.summary();
+}
+
+TEST_F(RunExecutorTest, ARunWhoseFinalStateHasAUnitDownThatWasUpIsNotASuccess) {
+  config_.defaults.healthy_for_ms = 0;  // no settle window: only the final state can tell
+  agents_["panel"]->systemd().CrashLoopAfterNextStart("sls-api.service");
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_FAILED) << r.summary();
+  EXPECT_NE(r.summary().find("unit sls-api.service on host panel"), std::string::npos) << r.summary();
+}
+
+TEST(UnitDownAfterRun, OnlyAUnitThatWasUpAndIsNotActiveAtTheEndBreaksTheRun) {
+  v1::UnitState up, down, restarting;
+  up.set_unit("sls-api.service");
+  up.set_active_state("active");
+  down = up;
+  down.set_active_state("inactive");
+  restarting = up;
+  restarting.set_active_state("activating");
+  restarting.set_sub_state("auto-restart");
+  EXPECT_EQ(UnitDownAfterRun("api", up, up), "");
+  EXPECT_EQ(UnitDownAfterRun("api", down, down), "") << "it was down before: not the run's doing";
+  EXPECT_NE(UnitDownAfterRun("api", up, restarting).find("activating/auto-restart"), std::string::npos);
+  EXPECT_NE(UnitDownAfterRun("api", up, down).find("unit sls-api.service on host api"), std::string::npos);
+}
+
+TEST(IsRefusal, TellsAnAgentsRefusalFromAnAgentThatDidNotAnswer) {
+  EXPECT_TRUE(IsRefusal(absl::FailedPreconditionError("host is held by run a")));
+  EXPECT_TRUE(IsRefusal(absl::PermissionDeniedError("not allowed")));
+  EXPECT_TRUE(IsRefusal(absl::InvalidArgumentError("bad unit")));
+  EXPECT_FALSE(IsRefusal(absl::UnavailableError("connection refused")));
+  EXPECT_FALSE(IsRefusal(absl::DeadlineExceededError("deadline")));
+}
+
+TEST_F(RunExecutorTest, ALostHostThatAnswersAgainIsAskedForItsFinalStateAndOwnRestores) {
+  agents_["panel"]->break_after_events = 2;  // the stream of panel's step breaks mid-step
+  v1::Report r = Run(Execute());
+  EXPECT_NE(r.outcome(), v1::RUN_SUCCEEDED);
+  bool panel_final = false;
+  for (const auto& st : r.final_state()) panel_final = panel_final || st.host() == "panel";
+  EXPECT_TRUE(panel_final) << "panel answered again and its final state is in the report";
+  for (const auto& e : r.errors()) EXPECT_EQ(e.find("is not asked again"), std::string::npos) << e;
+  for (const auto& s : r.steps()) EXPECT_EQ(s.reason().find("restores stopped units within the lease"), std::string::npos);
 }
 
 }  // namespace
