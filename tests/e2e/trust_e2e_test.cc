@@ -174,6 +174,7 @@ TEST_F(TrustE2E, AHostWithAHundredUnitsIsPlannedAndRun) {
   const std::string path = StateDir() + "/hundred.yaml";
   std::ofstream(path) << "defaults:\n  mode: rolling\n  failure_policy: abort\n  max_parallel: 1\n"
                       << "  job_timeout_ms: 5000\n  lease_ms: 60000\n  call_timeout_ms: 3000\n"
+                      << "  healthy_for_ms: 50\n"  // 100 restarts: a short settle window keeps the test short
                       << hosts << "]}\n" << services << "order: [" << order << "]\n";
   Coordinator coord("hundred");
   CmdResult plan = coord.Ctl({"run", "-c", path});
