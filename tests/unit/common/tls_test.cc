@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "failover/v1/agent.grpc.pb.h"
@@ -19,9 +20,18 @@
 namespace failover {
 namespace {
 
+// A key and its certificate, freed with the test (LeakSanitizer runs these tests too).
 struct Issued {
   EVP_PKEY* key = nullptr;
   X509* cert = nullptr;
+  Issued() = default;
+  Issued(Issued&& o) noexcept : key(std::exchange(o.key, nullptr)), cert(std::exchange(o.cert, nullptr)) {}
+  Issued(const Issued&) = delete;
+  Issued& operator=(const Issued&) = delete;
+  ~Issued() {
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  }
 };
 
 void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
