@@ -18,41 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const std::vector<std::pair<std::string, std::string>> kSls = {
-    {"api", "sls-api.service"},     {"api", "sls-bot.service"},     {"cerebro", "sls-cerebro.service"},
-    {"cerebro", "sls-bot.service"}, {"panel", "sls-panel.service"}, {"panel", "sls-api.service"}};
-
-int64_t MsSince(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
-int64_t WaitFor(const std::function<bool()>& pred, int timeout_ms) {
-  const auto t0 = Clock::now();
-  while (Clock::now() - t0 < std::chrono::milliseconds(timeout_ms)) {
-    if (pred()) return MsSince(t0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return -1;
-}
-
-bool AllActive() {
-  for (const auto& [h, u] : kSls)
-    if (ActiveState(h, u) != "active") return false;
-  return true;
-}
-
-// sls.yaml with short timeouts so a stop resolves in seconds: jobs 3 s, lease 6 s, calls 2 s.
-std::string DrainConfig(const std::string& name) {
-  std::string text = RequestConfigText();
-  auto swap = [&](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
-  swap("job_timeout_ms: 20000", "job_timeout_ms: 3000");
-  swap("lease_ms: 60000", "lease_ms: 6000");
-  swap("call_timeout_ms: 3000", "call_timeout_ms: 2000");
-  const std::string path = StateDir() + "/" + name + ".yaml";
-  std::ofstream(path) << text;
-  return path;
-}
-
 struct BackgroundRun {
   pid_t ctl;
   std::string out;
@@ -66,7 +31,7 @@ BackgroundRun StartDuringSlowStart(const Coordinator& coord, const std::string& 
   SetControl(host, unit + ".start-delay-ms", "1500");
   const std::string out = coord.state_dir() + "/run.out";
   const pid_t ctl = coord.CtlAsync(args, out);
-  const bool started = WaitFor([&] { return ActiveState(host, unit + ".service") == "activating"; }, 15000) >= 0;
+  const bool started = WaitForMs([&] { return ActiveState(host, unit + ".service") == "activating"; }, 15000) >= 0;
   return {ctl, out, started};
 }
 
@@ -108,7 +73,7 @@ class DrainE2E : public ::testing::Test {
 };
 
 TEST_F(DrainE2E, SigtermBetweenTheStopsAndTheStartsStartsEveryUnitBeforeTheCoordinatorExits) {
-  const std::string cfg = DrainConfig("d-sigterm");
+  const std::string cfg = ShortConfig("d-sigterm");
   auto coord = std::make_unique<Coordinator>("sigterm");
   // stop-all: once sls-api is (slowly) activating on api every stop has happened; sls-bot and
   // sls-cerebro wait, stopped, for their start steps.
@@ -120,7 +85,7 @@ TEST_F(DrainE2E, SigtermBetweenTheStopsAndTheStartsStartsEveryUnitBeforeTheCoord
   const std::string state_dir = coord->state_dir();
   const auto signalled = Clock::now();
   kill(pid, SIGTERM);
-  const int64_t back = WaitFor(AllActive, 30000);
+  const int64_t back = WaitForMs(AllActive, 30000);
   const int rc = WaitChild(pid, 60);
   const int64_t exited = MsSince(signalled);
   (void)coord.release();  // reaped above; its destructor would signal a pid no longer ours
@@ -151,7 +116,7 @@ TEST_F(DrainE2E, SigtermBetweenTheStopsAndTheStartsStartsEveryUnitBeforeTheCoord
 }
 
 TEST_F(DrainE2E, FailoverctlAbortMidRunRestoresTheUnitsAndTheReportNamesWhoAborted) {
-  const std::string cfg = DrainConfig("d-abort");
+  const std::string cfg = ShortConfig("d-abort");
   Coordinator coord("abort");
   const auto run = StartDuringSlowStart(coord, "api", "sls-api",
                                         {"run", "--execute", "-c", cfg, "--mode", "stop-all", "--max-parallel", "3"});
@@ -161,7 +126,7 @@ TEST_F(DrainE2E, FailoverctlAbortMidRunRestoresTheUnitsAndTheReportNamesWhoAbort
   CmdResult abort = coord.Ctl({"abort"}, 30);
   EXPECT_EQ(abort.rc, 0) << abort.err;
   EXPECT_NE(abort.out.find("requested by unix socket"), std::string::npos) << abort.out;
-  const int64_t back = WaitFor(AllActive, 30000);
+  const int64_t back = WaitForMs(AllActive, 30000);
   ASSERT_GE(back, 0) << "units left stopped after the abort";
   Measured("abort-between-stop-and-start", MsSince(asked));
   EXPECT_EQ(WaitChild(run.ctl, 30), 1) << ReadFileOrEmpty(run.out);
@@ -178,7 +143,7 @@ TEST_F(DrainE2E, FailoverctlAbortMidRunRestoresTheUnitsAndTheReportNamesWhoAbort
 }
 
 TEST_F(DrainE2E, CtrlCInFailoverctlRunWithoutATerminalAbortsTheRunAndRestores) {
-  const std::string cfg = DrainConfig("d-ctrlc");
+  const std::string cfg = ShortConfig("d-ctrlc");
   Coordinator coord("ctrlc");
   const auto run = StartDuringSlowStart(coord, "api", "sls-api",
                                         {"run", "--execute", "-c", cfg, "--mode", "stop-all", "--max-parallel", "3"});
@@ -186,7 +151,7 @@ TEST_F(DrainE2E, CtrlCInFailoverctlRunWithoutATerminalAbortsTheRunAndRestores) {
   const auto asked = Clock::now();
   kill(run.ctl, SIGINT);  // stdin is /dev/null: no question, the abort goes out
   EXPECT_EQ(WaitChild(run.ctl, 30), 1) << ReadFileOrEmpty(run.out);
-  ASSERT_GE(WaitFor(AllActive, 30000), 0) << "units left stopped after Ctrl-C";
+  ASSERT_GE(WaitForMs(AllActive, 30000), 0) << "units left stopped after Ctrl-C";
   Measured("ctrl-c-between-stop-and-start", MsSince(asked));
   const std::string out = ReadFileOrEmpty(run.out);
   EXPECT_NE(out.find("outcome: ABORTED"), std::string::npos) << out;
@@ -240,7 +205,7 @@ TEST_F(DrainE2E, PlanSaysNotFoundForAUnitThatDoesNotExistOnItsHostAndExitsOne) {
 }
 
 TEST_F(DrainE2E, ACoordinatorKilledMidRunEndsFailoverctlRunWithinSecondsWithExitOne) {
-  const std::string cfg = DrainConfig("d-kill");
+  const std::string cfg = ShortConfig("d-kill");
   auto coord = std::make_unique<Coordinator>("kill");
   const auto run = StartDuringSlowStart(*coord, "api", "sls-bot", {"run", "--execute", "-c", cfg});
   ASSERT_TRUE(run.started) << ReadFileOrEmpty(run.out);
@@ -251,7 +216,7 @@ TEST_F(DrainE2E, ACoordinatorKilledMidRunEndsFailoverctlRunWithinSecondsWithExit
   EXPECT_LT(ended, 5000);
   std::cout << "DRAIN-CLI-END sigkill: failoverctl ended " << ended << " ms after the coordinator died" << std::endl;
   EXPECT_NE(ReadFileOrEmpty(run.out).find("broke mid-run"), std::string::npos) << ReadFileOrEmpty(run.out);
-  EXPECT_GE(WaitFor(AllActive, 20000), 0) << "the agents restore what they hold";
+  EXPECT_GE(WaitForMs(AllActive, 20000), 0) << "the agents restore what they hold";
 }
 
 }  // namespace

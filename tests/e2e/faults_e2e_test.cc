@@ -18,24 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const std::vector<std::pair<std::string, std::string>> kSls = {
-    {"api", "sls-api.service"},         {"api", "sls-bot.service"},  {"cerebro", "sls-cerebro.service"},
-    {"cerebro", "sls-bot.service"},     {"panel", "sls-panel.service"}, {"panel", "sls-api.service"}};
-
-int64_t MsSince(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
-// Polls `pred` every 20 ms; returns the time it took, or -1 after timeout.
-int64_t WaitFor(const std::function<bool()>& pred, int timeout_ms) {
-  const auto t0 = Clock::now();
-  while (Clock::now() - t0 < std::chrono::milliseconds(timeout_ms)) {
-    if (pred()) return MsSince(t0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return -1;
-}
-
 struct SlowRun {
   pid_t ctl;        // the background failoverctl
   std::string out;  // its output file
@@ -49,26 +31,8 @@ SlowRun StartDuringSlowStart(const Coordinator& coord, const std::string& host, 
   SetControl(host, unit + ".start-delay-ms", "1500");
   const std::string out = coord.state_dir() + "/run.out";
   const pid_t ctl = coord.CtlAsync(args, out);
-  const bool started = WaitFor([&] { return ActiveState(host, unit + ".service") == "activating"; }, 15000) >= 0;
+  const bool started = WaitForMs([&] { return ActiveState(host, unit + ".service") == "activating"; }, 15000) >= 0;
   return {ctl, out, started};
-}
-
-bool AllActive() {
-  for (const auto& [h, u] : kSls)
-    if (ActiveState(h, u) != "active") return false;
-  return true;
-}
-
-// sls.yaml with short timeouts so faults resolve in seconds: jobs 3 s, lease 6 s, calls 2 s.
-std::string FaultConfig(const std::string& name, const std::string& extra_defaults = "") {
-  std::string text = RequestConfigText();
-  auto swap = [&](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
-  swap("job_timeout_ms: 20000", "job_timeout_ms: 3000");
-  swap("lease_ms: 60000", "lease_ms: 6000" + extra_defaults);
-  swap("call_timeout_ms: 3000", "call_timeout_ms: 2000");
-  const std::string path = StateDir() + "/" + name + ".yaml";
-  std::ofstream(path) << text;
-  return path;
 }
 
 void Report(const std::string& scenario, int64_t ms) {
@@ -90,7 +54,7 @@ class FaultsE2E : public ::testing::Test {
 };
 
 TEST_F(FaultsE2E, CoordinatorKilledBetweenStopAndStartUnitsComeBackAndRunShowsInterrupted) {
-  const std::string cfg = FaultConfig("f-coordkill");
+  const std::string cfg = ShortConfig("f-coordkill");
   auto coord = std::make_unique<Coordinator>("coordkill");
   // The start half has begun once sls-api is (slowly, 1.5 s) activating on api: every stop has
   // happened, and sls-bot and sls-cerebro wait, held stopped, for their start steps.
@@ -101,7 +65,7 @@ TEST_F(FaultsE2E, CoordinatorKilledBetweenStopAndStartUnitsComeBackAndRunShowsIn
   coord->Kill(SIGKILL);
   const auto fault = Clock::now();
   EXPECT_EQ(WaitChild(ctl, 30), 1) << "failoverctl reports the lost coordinator";
-  const int64_t back = WaitFor(AllActive, 20000);
+  const int64_t back = WaitForMs(AllActive, 20000);
   ASSERT_GE(back, 0) << "units left stopped after the coordinator died";
   Report("coordinator-sigkill-between-stop-and-start",
          MsSince(fault));
@@ -110,7 +74,7 @@ TEST_F(FaultsE2E, CoordinatorKilledBetweenStopAndStartUnitsComeBackAndRunShowsIn
   coord.reset();
   Coordinator again("coordkill", {}, /*keep_state=*/true);
   CmdResult rep;
-  ASSERT_GE(WaitFor([&] {
+  ASSERT_GE(WaitForMs([&] {
               rep = again.Ctl({"report"});
               return rep.out.find("INTERRUPTED") != std::string::npos;
             }, 20000), 0)
@@ -125,13 +89,13 @@ TEST_F(FaultsE2E, CoordinatorKilledBetweenStopAndStartUnitsComeBackAndRunShowsIn
 }
 
 TEST_F(FaultsE2E, AgentKilledMidStepIsRestartedAndTheUnitIsBack) {
-  const std::string cfg = FaultConfig("f-agentkill");
+  const std::string cfg = ShortConfig("f-agentkill");
   Coordinator coord("agentkill");
   const auto [ctl, out, started] = StartDuringSlowStart(coord, "api", "sls-bot", {"run", "--execute", "-c", cfg});
   ASSERT_TRUE(started) << ReadFileOrEmpty(out);
   ASSERT_EQ(HostExec("api", {"systemctl", "kill", "-s", "KILL", "failover-agent.service"}).rc, 0);
   const auto fault = Clock::now();
-  ASSERT_GE(WaitFor(AllActive, 20000), 0);
+  ASSERT_GE(WaitForMs(AllActive, 20000), 0);
   Report("agent-sigkill-mid-step", MsSince(fault));
   EXPECT_EQ(WaitChild(ctl, 60), 1) << ReadFileOrEmpty(out);
   const std::string text = ReadFileOrEmpty(out);
@@ -141,7 +105,7 @@ TEST_F(FaultsE2E, AgentKilledMidStepIsRestartedAndTheUnitIsBack) {
 }
 
 TEST_F(FaultsE2E, AgentStoppedBetweenStopAndStartStartsItsHeldUnitsBeforeExiting) {
-  const std::string cfg = FaultConfig("f-agentstopunit");
+  const std::string cfg = ShortConfig("f-agentstopunit");
   Coordinator coord("agentstopunit");
   const auto [ctl, out, started] = StartDuringSlowStart(coord, "api", "sls-api", {"run", "--execute", "-c", cfg, "--mode", "stop-all", "--max-parallel", "3"});
   ASSERT_TRUE(started) << ReadFileOrEmpty(out);
@@ -153,17 +117,17 @@ TEST_F(FaultsE2E, AgentStoppedBetweenStopAndStartStartsItsHeldUnitsBeforeExiting
   EXPECT_EQ(ActiveState("api", "sls-api.service"), "active") << "its running step finished first";
   Report("agent-stopped-by-operator-mid-run", MsSince(fault));
   EXPECT_EQ(WaitChild(ctl, 60), 1) << ReadFileOrEmpty(out);
-  ASSERT_GE(WaitFor(AllActive, 20000), 0) << "the other hosts' agents restore theirs";
+  ASSERT_GE(WaitForMs(AllActive, 20000), 0) << "the other hosts' agents restore theirs";
 }
 
 TEST_F(FaultsE2E, AgentFrozenWithSigstopEndsTheStepWithinItsDeadline) {
-  const std::string cfg = FaultConfig("f-agentstop");
+  const std::string cfg = ShortConfig("f-agentstop");
   Coordinator coord("agentstop");
   const auto [ctl, out, started] = StartDuringSlowStart(coord, "api", "sls-bot", {"run", "--execute", "-c", cfg});
   ASSERT_TRUE(started) << ReadFileOrEmpty(out);
   ASSERT_EQ(HostExec("api", {"systemctl", "kill", "-s", "STOP", "failover-agent.service"}).rc, 0);
   const auto fault = Clock::now();
-  ASSERT_GE(WaitFor(AllActive, 20000), 0) << "systemd finishes the start job the agent issued";
+  ASSERT_GE(WaitForMs(AllActive, 20000), 0) << "systemd finishes the start job the agent issued";
   Report("agent-sigstop-mid-step", MsSince(fault));
   const int rc = WaitChild(ctl, 60);
   const auto ended = MsSince(fault);
@@ -177,13 +141,13 @@ TEST_F(FaultsE2E, AgentFrozenWithSigstopEndsTheStepWithinItsDeadline) {
 }
 
 TEST_F(FaultsE2E, LinkCutMidRunEndsTheStepAndTheAgentFinishesIt) {
-  const std::string cfg = FaultConfig("f-link");
+  const std::string cfg = ShortConfig("f-link");
   Coordinator coord("link");
   const auto [ctl, out, started] = StartDuringSlowStart(coord, "cerebro", "sls-cerebro", {"run", "--execute", "-c", cfg});
   ASSERT_TRUE(started) << ReadFileOrEmpty(out);
   ASSERT_EQ(RunCmd({"bash", RepoDir() + "/tests/testbed/testbed.sh", "link", StateDir(), "cerebro", "down"}).rc, 0);
   const auto fault = Clock::now();
-  ASSERT_GE(WaitFor(AllActive, 20000), 0);
+  ASSERT_GE(WaitForMs(AllActive, 20000), 0);
   Report("link-cut-mid-step", MsSince(fault));
   const int rc = WaitChild(ctl, 60);
   const auto ended = MsSince(fault);
@@ -209,7 +173,7 @@ TEST_F(FaultsE2E, HangingHealthEndpointFailsTheGateWithinItsDeadline) {
 }
 
 TEST_F(FaultsE2E, UnitStuckActivatingEndsTheStepAtTheJobTimeout) {
-  const std::string cfg = FaultConfig("f-stuck");  // job_timeout_ms: 3000
+  const std::string cfg = ShortConfig("f-stuck");  // job_timeout_ms: 3000
   SetControl("api", "sls-bot.start-delay-ms", "8000");
   Coordinator coord("stuck");
   const auto t0 = Clock::now();
@@ -219,7 +183,7 @@ TEST_F(FaultsE2E, UnitStuckActivatingEndsTheStepAtTheJobTimeout) {
   EXPECT_LT(took, 8000) << "the step ends at the job timeout, not when the unit finally starts";
   EXPECT_NE(r.out.find("no result from systemd within 3000 ms"), std::string::npos) << r.out;
   // systemd keeps the start job; the unit comes up on its own.
-  const int64_t back = WaitFor(AllActive, 20000);
+  const int64_t back = WaitForMs(AllActive, 20000);
   ASSERT_GE(back, 0);
   Report("unit-stuck-activating (run ended)", took);
 }
@@ -237,7 +201,7 @@ TEST_F(FaultsE2E, StartLimitHitIsReportedAndResetOnlyWhenConfigAllows) {
   EXPECT_NE(r.out.find("start-limit-hit"), std::string::npos) << r.out;
   EXPECT_EQ(Prop("cerebro", "sls-worker.service", "Result"), "start-limit-hit");
 
-  const std::string cfg = FaultConfig("f-reset", "\n  allow_reset_failed: true");
+  const std::string cfg = ShortConfig("f-reset", "\n  allow_reset_failed: true");
   const auto t0 = Clock::now();
   CmdResult ok = coord.Ctl({"run", "--execute", "--services", "sls-worker", "-c", cfg});
   EXPECT_EQ(ok.rc, 0) << ok.out << ok.err;

@@ -210,4 +210,38 @@ pid_t Coordinator::CtlAsync(const std::vector<std::string>& args, const std::str
   return pid;
 }
 
+const std::vector<std::pair<std::string, std::string>> kSls = {
+    {"api", "sls-api.service"},     {"api", "sls-bot.service"},     {"cerebro", "sls-cerebro.service"},
+    {"cerebro", "sls-bot.service"}, {"panel", "sls-panel.service"}, {"panel", "sls-api.service"}};
+
+bool AllActive() {
+  for (const auto& [h, u] : kSls)
+    if (ActiveState(h, u) != "active") return false;
+  return true;
+}
+
+int64_t MsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
+}
+
+int64_t WaitForMs(const std::function<bool()>& pred, int timeout_ms) {
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(timeout_ms)) {
+    if (pred()) return MsSince(t0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
+std::string ShortConfig(const std::string& name, const std::string& extra_defaults) {
+  std::string text = RequestConfigText();
+  auto swap = [&](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
+  swap("job_timeout_ms: 20000", "job_timeout_ms: 3000");
+  swap("lease_ms: 60000", "lease_ms: 6000" + extra_defaults);
+  swap("call_timeout_ms: 3000", "call_timeout_ms: 2000");
+  const std::string path = StateDir() + "/" + name + ".yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
 }  // namespace failover::e2e

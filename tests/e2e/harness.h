@@ -5,8 +5,12 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace failover::e2e {
@@ -61,6 +65,17 @@ class Coordinator {
   std::string socket_;
   std::string state_dir_;
 };
+
+// The SLS units of the test bed, (host, unit).
+extern const std::vector<std::pair<std::string, std::string>> kSls;
+// True when every SLS unit of the test bed is active.
+bool AllActive();
+int64_t MsSince(std::chrono::steady_clock::time_point t);
+// Polls `pred` every 20 ms; returns the time it took in ms, or -1 after `timeout_ms`.
+int64_t WaitForMs(const std::function<bool()>& pred, int timeout_ms);
+// sls.yaml with short timeouts (jobs 3 s, lease 6 s, calls 2 s) so faults and stops resolve in
+// seconds, written to StateDir()/<name>.yaml for failoverctl -c; `extra_defaults` goes after lease_ms.
+std::string ShortConfig(const std::string& name, const std::string& extra_defaults = "");
 
 // Waits for a background child; returns its exit code.
 int WaitChild(pid_t pid, int timeout_s = 300);

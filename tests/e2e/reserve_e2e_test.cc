@@ -24,18 +24,6 @@ bool WaitFor(const std::function<bool()>& pred, int timeout_ms) {
   return false;
 }
 
-// sls.yaml with short timeouts (jobs 3 s, lease 6 s, calls 2 s), sent with failoverctl -c.
-std::string ShortConfig(const std::string& name) {
-  std::string text = RequestConfigText();
-  auto swap = [&](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
-  swap("job_timeout_ms: 20000", "job_timeout_ms: 3000");
-  swap("lease_ms: 60000", "lease_ms: 6000");
-  swap("call_timeout_ms: 3000", "call_timeout_ms: 2000");
-  const std::string path = StateDir() + "/" + name + ".yaml";
-  std::ofstream(path) << text;
-  return path;
-}
-
 // Starts failoverctl `args` in the background and returns once `unit` on `host` is (slowly,
 // 1.5 s) activating: the run is under way and has changed something.
 pid_t StartDuringSlowStart(const Coordinator& coord, const std::string& host, const std::string& unit,
