@@ -4,7 +4,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test unit e2e sanitize fuzz demo bench clean
+.PHONY: all deps build test unit e2e sanitize fuzz demo bench clean package
 FUZZ_SECONDS ?= 20
 
 all: build
@@ -44,6 +44,11 @@ fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DFAILOVER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build-fuzz -j$(JOBS) --target fuzz_unit_name fuzz_config fuzz_agent_config fuzz_requests
 	@bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+# The Debian package (CPack): build/package/failover_VERSION_amd64.deb. Install with
+#   apt-get install ./build/package/failover_*_amd64.deb
+package: build
+	@cd $(BUILD) && cpack -G DEB -B $(CURDIR)/$(BUILD)/package >/dev/null && ls -1 $(CURDIR)/$(BUILD)/package/*.deb
 
 demo: build
 	@bash tests/testbed/demo.sh

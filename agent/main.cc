@@ -9,6 +9,7 @@
 #include "common/probe_runner.h"
 #include "failover/logging.h"
 #include "failover/tls.h"
+#include "failover/version.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   std::string listen_override;
   app.add_option("-c,--config", config_path, "agent config (YAML)");
   app.add_option("--listen", listen_override, "override the config's listen address");
+  app.set_version_flag("--version", std::string("failover-agent ") + kVersion);
   CLI11_PARSE(app, argc, argv);
   auto log = GetLogger("agent");
 

@@ -1,11 +1,13 @@
 // failoverctl: flags and dispatch only; one file per subcommand.
 #include "cli/common.h"
+#include "failover/version.h"
 
 int main(int argc, char** argv) {
   using namespace failover::cli;
   CLI::App app{"failoverctl: plan, run and report failovers (dry run unless --execute)"};
   app.require_subcommand(1);
   app.footer(kExitCodesHelp);
+  app.set_version_flag("--version", std::string("failoverctl ") + failover::kVersion);
   GlobalOptions g;
   app.add_option("--coordinator", g.coordinator, "unix:PATH (default) or host:port (mTLS)");
   app.add_option("--tls-ca", g.tls.ca_file, "CA of the coordinator's certificate (TCP)");

@@ -11,6 +11,7 @@
 #include "coordinator/config_holder.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/run_store.h"
+#include "failover/version.h"
 #include "failover/logging.h"
 #include "failover/tls.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -122,6 +123,7 @@ int main(int argc, char** argv) {
   double drain_timeout_s = 60;
   app.add_option("--drain-timeout", drain_timeout_s, "on SIGTERM/SIGINT, seconds for running runs to stop and restore "
                  "before exiting (default 60; keep it below the unit's TimeoutStopSec)")->check(CLI::PositiveNumber);
+  app.set_version_flag("--version", std::string("failover-coordinator ") + kVersion);
   CLI11_PARSE(app, argc, argv);
   auto log = GetLogger("coordinator");
   InstallSignalHandlers();

@@ -15,6 +15,8 @@
 # Caller payload per host, prepared before `up`:
 #   STATE_DIR/hosts/NAME/units/       unit files for /run/systemd/system inside
 #   STATE_DIR/hosts/NAME/boot-units   unit names (one per line) started at boot
+#   STATE_DIR/hosts/NAME/overlay-root (optional, empty) /usr, /etc and /var/lib/dpkg writable
+#                                     copy-on-write inside the host (to install a .deb there)
 #
 # Recipe and its reasons: shared testbed-notes.md. Must run as root. The whole
 # point is that nothing leaks onto this machine: private /tmp, /run, ... inside,
@@ -211,8 +213,19 @@ host_init() {
   echo "$name" >"$hostdir/hostname"
   od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$hostdir/machine-id"
   echo >>"$hostdir/machine-id"
-  mount --bind /etc /etc
-  mount -o remount,bind,ro /etc
+  if [[ -f $hd/overlay-root ]]; then
+    # A host that may install packages: /usr, /etc and dpkg's database get a copy-on-write layer
+    # on this host's private tmpfs, so `dpkg -i` inside it changes nothing on this machine.
+    local d n=0
+    for d in /usr /etc /var/lib/dpkg; do
+      n=$((n + 1))
+      mkdir -p "$hostdir/overlay/$n/upper" "$hostdir/overlay/$n/work"
+      mount -t overlay overlay -o "lowerdir=$d,upperdir=$hostdir/overlay/$n/upper,workdir=$hostdir/overlay/$n/work" "$d"
+    done
+  else
+    mount --bind /etc /etc
+    mount -o remount,bind,ro /etc
+  fi
   if [[ -f /etc/hostname ]]; then mount --bind "$hostdir/hostname" /etc/hostname; fi
   mount --bind "$hostdir/machine-id" /etc/machine-id
   if [[ -f /var/lib/dbus/machine-id && ! -L /var/lib/dbus/machine-id ]]; then
