@@ -55,6 +55,14 @@ RuntimeDirectoryPreserve=yes
 ReadWritePaths=$state/hosts/$host
 UNIT
   sed -n '/^NoNewPrivileges=/,/^UMask=/p' "$repo/deploy/failover-agent.service"
+  # A tree or state dir under /tmp or /var/tmp (a clone there): the host sees it (testbed.sh binds
+  # it), but PrivateTmp=yes gives the agent a fresh /tmp; bind it into that too (read-only, but
+  # the host's own dir for its audit log), so the hardening stays as deployed.
+  local d
+  for d in "$repo" "$state"; do
+    if [[ $d == /tmp/* || $d == /var/tmp/* ]]; then echo "BindReadOnlyPaths=$d"; fi
+  done
+  if [[ $state == /tmp/* || $state == /var/tmp/* ]]; then echo "BindPaths=$state/hosts/$host"; fi
 }
 
 agent_config() {

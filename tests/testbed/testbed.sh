@@ -46,14 +46,17 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 # ---------------------------------------------------------------- state dir
 
-# The state dir must be on the shared root filesystem: hosts read their
-# payload from it, and /tmp, /run, ... are private inside the hosts.
+# Hosts read their payload from the state dir, and their units run programs from this tree.
+# /run, /var/log, ... are private inside the hosts, so the state dir may not be there; /tmp and
+# /var/tmp are private too, but a state dir or tree under them (a clone in /tmp) is bind-mounted
+# at the same path inside every host (see share_dirs).
 resolve_state_dir() {
   local dir=$1 create=${2:-0}
   [[ $dir == /* ]] || dir=$PWD/$dir
   dir=$(realpath -m "$dir") # symlinks resolved as far as they exist
   local p
   for p in /tmp /var/tmp /run /dev /proc /sys /var/log /var/lib/systemd; do
+    [[ $p == /tmp || $p == /var/tmp ]] && continue
     if [[ $dir == "$p" || $dir == "$p"/* ]]; then
       die "STATE_DIR $dir is under $p, which is private inside the hosts; use a directory on the root filesystem (e.g. under the build dir)"
     fi
@@ -156,6 +159,18 @@ host_pid1() {
   echo "$pid"
 }
 
+# Directories under /tmp or /var/tmp the hosts must see: this tree (fake-service.py, the
+# binaries) and the state dir (payload, control files) unless it is inside the tree.
+share_dirs() {
+  local state=$1 tree d
+  tree=$(cd "$(dirname "$SELF")/../.." && pwd -P)
+  for d in "$tree" "$state"; do
+    [[ $d == "$tree" || ( $d != "$tree"/* ) ]] || continue
+    [[ $d == /tmp/* || $d == /var/tmp/* ]] && printf '%s\n' "$d"
+  done
+  return 0
+}
+
 # ---------------------------------------------------------------- inside: PID 1
 
 # Runs as PID 1 of the new pid/mount/uts/ipc/cgroup namespaces (inside the
@@ -200,12 +215,26 @@ host_init() {
   # (and clean) this machine's /tmp.
   local tmp_dev_before
   tmp_dev_before=$(stat -c %d /tmp)
+  # The tree and the state dir, when under /tmp or /var/tmp, held open across the private
+  # mounts below and bound back at the same path (a clone in /tmp works like any other).
+  local shared=() d fd=20
+  for d in $(share_dirs "$state"); do
+    eval "exec $fd<\"\$d\""
+    shared+=("$fd:$d")
+    fd=$((fd + 1))
+  done
   mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
   mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
   mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
   mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /var/log
   mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /var/lib/systemd
   [[ $(stat -c %d /tmp) != "$tmp_dev_before" ]] || { echo "private /tmp not mounted" >&2; exit 1; }
+  local s
+  for s in "${shared[@]}"; do
+    mkdir -p "${s#*:}"
+    mount --bind "/proc/self/fd/${s%%:*}" "${s#*:}"
+    eval "exec ${s%%:*}<&-"
+  done
 
   # Read-only /etc with this host's identity on top.
   local hostdir=/run/fo-host
