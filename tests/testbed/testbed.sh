@@ -232,7 +232,7 @@ host_init() {
   local s
   for s in "${shared[@]}"; do
     mkdir -p "${s#*:}"
-    mount --bind "/proc/self/fd/${s%%:*}" "${s#*:}"
+    mount -c --bind "/proc/self/fd/${s%%:*}" "${s#*:}"  # -c: the fd, not its (now hidden) path
     eval "exec ${s%%:*}<&-"
   done
 
