@@ -108,6 +108,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorService::Prepared>> CoordinatorService
     GetLogger("coordinator")->warn("refused a request's API base: {}", Redact(std::string(s.message())));
     return s;
   }
+  if (!req.api_base().empty())
+    GetLogger("coordinator")->info("a request brings its own API base {} ({} token); health check: {}", req.api_base(),
+                                   req.api_token().empty() ? "no" : "with its", config->health_check.url);
   p->config_yaml = req.config_yaml();
   p->config = std::make_shared<Config>(std::move(*config));
   auto options = ResolveOptions(*p->config, req);

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <thread>
 
@@ -189,6 +190,9 @@ void ExpectApiWindowsNeverOverlap(const DownWindow& api_before, const DownWindow
   ASSERT_GT(panel.from, panel_before.to) << "sls-api on panel was not restarted";
   ASSERT_LT(api.from, api.to);
   ASSERT_LT(panel.from, panel.to);
+  const int64_t gap_us = api.to <= panel.from ? int64_t(panel.from - api.to) : int64_t(api.from) - int64_t(panel.to);
+  std::cout << "measured: sls-api down on api " << (api.to - api.from) / 1000 << " ms, on panel "
+            << (panel.to - panel.from) / 1000 << " ms, both up for " << gap_us / 1000 << " ms between them\n";
   EXPECT_TRUE(api.to <= panel.from || panel.to <= api.from)
       << "both sls-api instances were down at once: api [" << api.from << ", " << api.to << "], panel ["
       << panel.from << ", " << panel.to << "] (us, monotonic)";
@@ -230,6 +234,7 @@ TEST_F(SeedE2E, AStepBelowTheBudgetWaitsThenFailsNamingTheInstanceAndStopsNothin
   EXPECT_NE(r.err.find("waiting up to 1500 ms"), std::string::npos) << r.err;
   EXPECT_EQ(MainPid("api", "sls-api.service"), api_pid) << "sls-api on api was stopped below the budget";
   EXPECT_LT(ms, 30000) << "the wait is bounded by min_healthy_wait_ms";
+  std::cout << "measured: a run refused by the budget (min_healthy_wait_ms 1500) ended after " << ms << " ms\n";
 }
 
 }  // namespace
