@@ -63,8 +63,10 @@ if coordinator_missing; then
   start_coordinator "$state" "$state/coordinator.sock" "$state/reports" --state-dir "$state/coordinator" || exit 1
   # start_coordinator exported the test bed's API_BASE and token for the coordinator's own use;
   # the caller's (possibly none) are what failoverctl sends.
-  PANEL_TOKEN=$sim_token
+  # On the local test bed the caller is the bed's operator: its token, unless one was given.
+  PANEL_TOKEN=${sim_token:-$(cat "$state/secrets/panel_token")}
   API_BASE=${SIM_API_BASE:-}
+  [ -n "$API_BASE" ] || PANEL_TOKEN=
   coordinator=unix:$state/coordinator.sock
 fi
 
