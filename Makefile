@@ -4,7 +4,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test unit e2e sanitize fuzz demo bench clean package
+.PHONY: all deps build test unit e2e sanitize fuzz demo bench clean package failover-sim health
 FUZZ_SECONDS ?= 20
 
 all: build
@@ -55,6 +55,16 @@ demo: build
 
 bench: build
 	@bash tests/testbed/bench.sh
+
+# The seed's entry points (docs: README "The seed's commands"): a failover through failoverctl
+# against the coordinator, dry run unless EXECUTE=1; the token travels in the environment only.
+#   make failover-sim API_BASE=https://api.staging.example.com PANEL_TOKEN=… [EXECUTE=1] [SERVICES=…] [MODE=…]
+#   make health API_BASE=… PANEL_TOKEN=…      [COORDINATOR=unix:PATH|host:port] [TESTBED=1]
+failover-sim:
+	@bash tools/failover-sim.sh sim
+
+health:
+	@bash tools/failover-sim.sh health
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,5 +1,6 @@
 #include "cli/common.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -19,12 +20,53 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool with_execute) {
   cmd->add_option("--services", f->services, "service order, comma separated (e.g. sls-bot,sls-cerebro,sls-api,sls-panel)");
   cmd->add_option("--mode", f->mode, "rolling (default) or stop-all");
   cmd->add_option("--failure-policy", f->failure_policy, "abort (default), continue or restore");
-  cmd->add_option("--max-parallel", f->max_parallel, "hosts acted on at once per service");
-  if (with_execute) cmd->add_flag("--execute", f->execute, "act for real (default: dry run, nothing changes)");
+  cmd->add_option("--max-parallel", f->max_parallel, "hosts acted on at once per service (a service's min_healthy budget narrows it: serialised, "
+                  "never refused)");
+  if (with_execute) {
+    cmd->add_flag("--execute", f->execute, "act for real (default: dry run, nothing changes)");
+    cmd->add_flag("--restart", f->restart,
+                  "the seed's flag: stop then start each service in the defined order, which is what every run "
+                  "does (implied by --execute); alone it stays a dry run that shows those steps");
+  }
+  cmd->add_option("--api-base", f->api_base,
+                  "this run's API_BASE for the global health check (e.g. https://api.staging.example.com); the "
+                  "coordinator accepts it only under its health_check.allowed_api_bases. Token: $PANEL_TOKEN or "
+                  "--token-file");
+  cmd->add_option("--token-file", f->token_file, "file holding the token for --api-base (default: $PANEL_TOKEN)");
   cmd->add_option("-o,--output", f->output, "format on stdout: text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("--json", f->json, "same as -o json");
 }
+
+namespace {
+
+// --api-base and its token: from --token-file, else $PANEL_TOKEN (never from the command line,
+// where ps would show it). A token goes only with the caller's own --api-base.
+bool AddCallerApiBase(const RunFlags& f, v1::RunRequest* req) {
+  if (f.api_base.empty()) {
+    if (f.token_file.empty()) return true;
+    std::cerr << "failoverctl: --token-file needs --api-base: the token goes only to your own API base\n";
+    return false;
+  }
+  req->set_api_base(f.api_base);
+  std::string token;
+  if (!f.token_file.empty()) {
+    std::ifstream in(f.token_file);
+    if (!in) {
+      std::cerr << "failoverctl: cannot read --token-file " << f.token_file << "\n";
+      return false;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    token = std::string(absl::StripAsciiWhitespace(ss.str()));
+  } else if (const char* env = std::getenv("PANEL_TOKEN")) {
+    token = std::string(absl::StripAsciiWhitespace(env));
+  }
+  req->set_api_token(token);
+  return true;
+}
+
+}  // namespace
 
 bool BuildRunRequest(const RunFlags& f, v1::RunRequest* req) {
   if (!f.config_path.empty()) {
@@ -61,7 +103,7 @@ bool BuildRunRequest(const RunFlags& f, v1::RunRequest* req) {
     req->set_failure_policy_kind(coordinator::ToWire(*p));
   req->set_max_parallel(f.max_parallel);
   req->set_execute(f.execute);
-  return true;
+  return AddCallerApiBase(f, req);
 }
 
 namespace {

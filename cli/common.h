@@ -37,6 +37,13 @@ struct RunFlags {
   std::string failure_policy;
   uint32_t max_parallel = 0;
   bool execute = false;
+  // The seed's --restart: stop then start each service in the defined order, which is what every
+  // run does; accepted so the seed's command lines work (a dry run unless --execute).
+  bool restart = false;
+  // The caller's API_BASE for the global health check, and the file holding its token (else the
+  // token comes from $PANEL_TOKEN); both only for this request.
+  std::string api_base;
+  std::string token_file;
   bool json = false;           // --json, kept as an alias of -o json
   std::string output = "text";  // -o: text or json
   bool Json() const { return json || output == "json"; }

@@ -24,6 +24,7 @@ int RunPlan(const GlobalOptions& g, const RunFlags& f) {
     PrintJson(resp);
   } else {
     std::cout << "mode " << resp.mode() << ", services " << absl::StrJoin(resp.services(), " → ") << "\n";
+    for (const auto& note : resp.budget_notes()) std::cout << "budget: " << note << "\n";
     for (size_t i = 0; i < static_cast<size_t>(resp.steps_size()); ++i) {
       const auto& st = resp.steps(static_cast<int>(i));
       std::cout << absl::StrFormat("  %2d. %-28s on %-20s gate: %s\n", i + 1, st.id(), absl::StrJoin(st.hosts(), ","),

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "coordinator/api_base_policy.h"
 #include "failover/secret_ref.h"
 #include "failover/tls_files.h"
 #include "failover/v1/agent.pb.h"
@@ -34,6 +35,12 @@ struct ServiceConfig {
   bool failure_percent = false;
   // Settle window of this service's gate (defaults.healthy_for_ms when unset).
   std::optional<uint32_t> healthy_for_ms;
+  // Availability budget: instances that must stay healthy while others restart (0 = no budget);
+  // a percent of the service's instances, rounded up, when min_healthy_percent.
+  uint32_t min_healthy = 0;
+  bool min_healthy_percent = false;
+  // How long a step waits for the budget before it fails (unset: the longest gate probe deadline).
+  std::optional<uint32_t> min_healthy_wait_ms;
 };
 
 // A probe run on one host after the run (e.g. sls-monitor.timer guard).
@@ -54,6 +61,8 @@ struct HealthCheckConfig {
   uint32_t timeout_ms = 2000;
   uint32_t deadline_ms = 10000;
   uint32_t interval_ms = 100;
+  // URL prefixes under which a caller (failoverctl --api-base) may name its own API_BASE for a run.
+  std::vector<ApiBasePrefix> allowed_api_bases;
 };
 
 // Name under which the coordinator's own probe runner holds the health-check token.
@@ -118,6 +127,12 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml, const std::string& p
 // Copies the coordinator-only settings (TLS, plaintext flag, health check, reports dir) from the
 // coordinator's own config into a config that came with a request.
 void OverlayCoordinatorSettings(const Config& own, Config* from_request);
+// The caller's API_BASE and token (failoverctl --api-base, PANEL_TOKEN) for this request's global
+// health check. Empty `api_base`: the coordinator's own stays (a token alone is INVALID_ARGUMENT).
+// Otherwise api_base must fall under health_check.allowed_api_bases (PERMISSION_DENIED naming it
+// and the list); the coordinator's own token is dropped, never sent there: the caller's token, or
+// none, goes with it. The caller's token is registered for redaction.
+absl::Status ApplyCallerApiBase(const std::string& api_base, const std::string& token, Config* config);
 // ParseConfig with the process environment.
 absl::StatusOr<Config> ParseConfigWithProcessEnv(const std::string& yaml, const std::string& path,
                                                  ConfigSource source = ConfigSource::kCoordinator);

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "coordinator/api_base_policy.h"
 #include "coordinator/config.h"
 #include "failover/logging.h"
 #include "failover/probe_spec.h"
@@ -211,6 +212,23 @@ absl::Status ParseMaxFailedHosts(const YamlFields& f, const YAML::Node& m, const
   return absl::OkStatus();
 }
 
+// services[].min_healthy: a count, or "N%" of the service's instances (rounded up).
+absl::Status ParseMinHealthy(const YamlFields& f, const YAML::Node& m, const std::string& field, ServiceConfig* svc) {
+  std::string s = m.Scalar();
+  if (!absl::EndsWith(s, "%")) {
+    auto v = f.Count(m, field, 0, 10000);
+    if (!v.ok()) return v.status();
+    svc->min_healthy = *v;
+    return absl::OkStatus();
+  }
+  s.pop_back();
+  auto v = f.Count(YAML::Node(s), field, 0, 100);
+  if (!v.ok()) return f.Err(m, field, "percent must be 0..100%");
+  svc->min_healthy = *v;
+  svc->min_healthy_percent = true;
+  return absl::OkStatus();
+}
+
 absl::Status ParseServiceProbes(const YamlFields& f, const YAML::Node& n, const std::string& field,
                                 ServiceConfig* svc) {
   if (!n.IsSequence()) return f.Err(n, field, "must be a list");
@@ -224,7 +242,9 @@ absl::Status ParseServiceProbes(const YamlFields& f, const YAML::Node& n, const 
 
 absl::StatusOr<ServiceConfig> ParseService(const YamlFields& f, const YAML::Node& n, const std::string& field,
                                            const Config& cfg) {
-  if (absl::Status s = f.CheckKeys(n, field, {"name", "unit", "probes", "max_failed_hosts", "healthy_for_ms"}); !s.ok())
+  if (absl::Status s = f.CheckKeys(n, field, {"name", "unit", "probes", "max_failed_hosts", "healthy_for_ms",
+                                              "min_healthy", "min_healthy_wait_ms"});
+      !s.ok())
     return s;
   ServiceConfig svc;
   if (!n["name"]) return f.Err(n, field + ".name", "missing");
@@ -249,6 +269,13 @@ absl::StatusOr<ServiceConfig> ParseService(const YamlFields& f, const YAML::Node
     auto v = f.Ms(n["healthy_for_ms"], field + ".healthy_for_ms", kMaxHealthyForMs);
     if (!v.ok()) return v.status();
     svc.healthy_for_ms = *v;
+  }
+  if (n["min_healthy"])
+    if (absl::Status s = ParseMinHealthy(f, n["min_healthy"], field + ".min_healthy", &svc); !s.ok()) return s;
+  if (n["min_healthy_wait_ms"]) {
+    auto v = f.Ms(n["min_healthy_wait_ms"], field + ".min_healthy_wait_ms", kMaxMs);
+    if (!v.ok()) return v.status();
+    svc.min_healthy_wait_ms = *v;
   }
   return svc;
 }
@@ -299,9 +326,24 @@ absl::Status ParseHealthCheckTimes(const YamlFields& f, const YAML::Node& hc, He
   return absl::OkStatus();
 }
 
+// health_check.allowed_api_bases: URL prefixes (or IPv4 network prefixes) a caller's --api-base may use.
+absl::Status ParseAllowedApiBases(const YamlFields& f, const YAML::Node& n, HealthCheckConfig* h) {
+  if (!n.IsSequence())
+    return f.Err(n, "health_check.allowed_api_bases", "must be a list of URL prefixes, e.g. [\"https://api.staging.example.com/\"]");
+  for (size_t i = 0; i < n.size(); ++i) {
+    const std::string field = absl::StrCat("health_check.allowed_api_bases[", i, "]");
+    auto text = f.String(n[i], field);
+    if (!text.ok()) return text.status();
+    auto prefix = ParseApiBasePrefix(*text);
+    if (!prefix.ok()) return f.Err(n[i], field, std::string(prefix.status().message()));
+    h->allowed_api_bases.push_back(std::move(*prefix));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseHealthCheck(const YamlFields& f, const YAML::Node& hc, HealthCheckConfig* h) {
   if (absl::Status s = f.CheckKeys(hc, "health_check", {"api_base", "path", "token", "expect_status", "timeout_ms",
-                                                        "deadline_ms", "interval_ms"});
+                                                        "deadline_ms", "interval_ms", "allowed_api_bases"});
       !s.ok())
     return s;
   h->enabled = true;
@@ -315,6 +357,8 @@ absl::Status ParseHealthCheck(const YamlFields& f, const YAML::Node& hc, HealthC
     if (!tok.ok()) return tok.status();
     h->token_ref = *tok;
   }
+  if (hc["allowed_api_bases"])
+    if (absl::Status s = ParseAllowedApiBases(f, hc["allowed_api_bases"], h); !s.ok()) return s;
   return ParseHealthCheckTimes(f, hc, h);
 }
 

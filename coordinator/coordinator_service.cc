@@ -103,6 +103,14 @@ absl::StatusOr<std::unique_ptr<CoordinatorService::Prepared>> CoordinatorService
   std::shared_ptr<const Config> own = deps_.config != nullptr ? deps_.config->Get() : nullptr;
   auto config = ConfigForRequest(own.get(), req.config_yaml(), path);
   if (!config.ok()) return config.status();
+  if (absl::Status s = ApplyCallerApiBase(req.api_base(), req.api_token(), &*config); !s.ok()) {
+    // Audited here: who asked for which URL is the coordinator's to remember, not only the caller's.
+    GetLogger("coordinator")->warn("refused a request's API base: {}", Redact(std::string(s.message())));
+    return s;
+  }
+  if (!req.api_base().empty())
+    GetLogger("coordinator")->info("a request brings its own API base {} ({} token); health check: {}", req.api_base(),
+                                   req.api_token().empty() ? "no" : "with its", config->health_check.url);
   p->config_yaml = req.config_yaml();
   p->config = std::make_shared<Config>(std::move(*config));
   auto options = ResolveOptions(*p->config, req);

@@ -1,5 +1,7 @@
 #include "coordinator/plan_preview.h"
 
+#include <algorithm>
+
 #include "coordinator/wire_enums.h"
 
 namespace failover::coordinator {
@@ -10,6 +12,7 @@ v1::PlanResponse PreviewPlan(const Plan& plan, const std::map<std::string, Agent
   resp.set_mode(ModeName(plan.options.mode));
   resp.set_mode_kind(ToWire(plan.options.mode));
   for (const auto& s : plan.services) resp.add_services(s);
+  for (const auto& n : plan.budget_notes) resp.add_budget_notes(n);
   for (const auto& [host, units] : plan.host_units) {
     auto client = clients.find(host);
     if (client == clients.end()) {
@@ -64,7 +67,12 @@ v1::HealthResponse HealthSweep(const Config& config, const Plan& plan, const std
     auto it = clients.find(host);
     return it == clients.end() ? nullptr : it->second;
   };
-  for (const auto& name : plan.services) {
+  // The planned services first, in their order, then every other configured one (sls-panel too
+  // when --services leaves it out): health answers for the whole system, not for one run.
+  std::vector<std::string> names = plan.services;
+  for (const auto& svc : config.services)
+    if (std::find(names.begin(), names.end(), svc.name) == names.end()) names.push_back(svc.name);
+  for (const auto& name : names) {
     const ServiceConfig* svc = config.FindService(name);
     if (svc == nullptr || svc->probes.empty()) continue;
     for (const auto& host : HostsRunning(config, svc->unit))

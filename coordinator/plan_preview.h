@@ -17,8 +17,9 @@ namespace failover::coordinator {
 // agent did on its own; an agent that does not answer is listed in unreachable_hosts.
 v1::PlanResponse PreviewPlan(const Plan& plan, const std::map<std::string, AgentClient*>& clients);
 
-// Every planned service's probes on every host that runs it (HostsRunning), then the guards, then
-// the global health check on `coordinator_probes` (may be null when the check is off).
+// Every configured service's probes on every host that runs it (HostsRunning; the planned ones
+// first, in plan order, then the rest, so sls-panel is checked even when --services omits it),
+// then the guards, then the global health check on `coordinator_probes` (may be null when the check is off).
 v1::HealthResponse HealthSweep(const Config& config, const Plan& plan, const std::map<std::string, AgentClient*>& clients,
                                ProbeRunner* coordinator_probes);
 

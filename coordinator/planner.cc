@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "coordinator/budget.h"
 #include "coordinator/wire_enums.h"
 #include "failover/unit_state.h"
 
@@ -31,11 +32,24 @@ void Settle(const Config& config, const RunOptions& options, PlannedStep* s) {
   s->rpc_deadline = std::chrono::milliseconds(deadline_ms);
 }
 
+// The wave width of `svc`: --max-parallel, narrowed to what its availability budget allows (the
+// planner serialises a --max-parallel the budget cannot take, and says so in `notes`).
+absl::StatusOr<size_t> WaveSize(const Config& config, const RunOptions& options, const ServiceConfig& svc,
+                                std::vector<std::string>* notes) {
+  const size_t wanted = std::max<uint32_t>(1, options.max_parallel);
+  const size_t instances = HostsRunning(config, svc.unit).size();
+  auto budget = MaxWaveForBudget(svc, instances, options.mode);
+  if (!budget.ok()) return budget.status();
+  if (*budget >= wanted || MinHealthy(svc, instances) == 0) return wanted;
+  notes->push_back(absl::StrCat("service ", svc.name, ": --max-parallel ", wanted, " narrowed to ", *budget,
+                                " by its availability budget (min_healthy ", MinHealthy(svc, instances), " of ",
+                                instances, " instances)"));
+  return *budget;
+}
+
 void AddWaves(const Config& config, const RunOptions& options, const ServiceConfig& svc, v1::Operation op,
-              bool gated, std::vector<PlannedStep>* steps) {
-  const uint32_t max_parallel = options.max_parallel;
+              bool gated, size_t wave_size, std::vector<PlannedStep>* steps) {
   const auto hosts = HostsRunning(config, svc.unit);
-  const size_t wave_size = std::max<uint32_t>(1, max_parallel);
   const size_t waves = (hosts.size() + wave_size - 1) / wave_size;
   for (size_t w = 0; w < waves; ++w) {
     PlannedStep s;
@@ -113,12 +127,19 @@ absl::StatusOr<Plan> BuildPlan(const Config& config, const RunOptions& options) 
       return absl::InvalidArgumentError(absl::StrCat("service \"", name, "\" is listed twice in --services"));
     svcs.push_back(svc);
   }
+  std::map<std::string, size_t> wave;
+  for (const auto* svc : svcs) {
+    auto w = WaveSize(config, options, *svc, &plan.budget_notes);
+    if (!w.ok()) return w.status();
+    wave[svc->name] = *w;
+  }
   if (options.mode == Mode::kRolling) {
-    for (const auto* svc : svcs) AddWaves(config, options, *svc, v1::OPERATION_RESTART, true, &plan.steps);
+    for (const auto* svc : svcs)
+      AddWaves(config, options, *svc, v1::OPERATION_RESTART, true, wave[svc->name], &plan.steps);
   } else {
-    for (const auto* svc : svcs) AddWaves(config, options, *svc, v1::OPERATION_STOP, false, &plan.steps);
+    for (const auto* svc : svcs) AddWaves(config, options, *svc, v1::OPERATION_STOP, false, wave[svc->name], &plan.steps);
     for (auto it = svcs.rbegin(); it != svcs.rend(); ++it)
-      AddWaves(config, options, **it, v1::OPERATION_START, true, &plan.steps);
+      AddWaves(config, options, **it, v1::OPERATION_START, true, wave[(*it)->name], &plan.steps);
   }
   for (const auto& h : config.hosts) {
     std::vector<std::string> units;

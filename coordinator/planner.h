@@ -49,6 +49,8 @@ struct Plan {
   std::vector<PlannedStep> steps;
   // host -> units the run touches there (for initial/final state).
   std::vector<std::pair<std::string, std::vector<std::string>>> host_units;
+  // Where an availability budget narrowed --max-parallel ("service sls-api: --max-parallel 2 narrowed to 1 ...").
+  std::vector<std::string> budget_notes;
 };
 
 // Options from the request over the config defaults; INVALID_ARGUMENT for bad values.
@@ -62,6 +64,9 @@ absl::StatusOr<RunOptions> ResolveOptions(const Config& config, const v1::RunReq
 // rolling: for each service in order, restart it on its hosts in waves of max_parallel, gated
 // by its probes. stop-all: stop every service in order (waves of max_parallel), then start them in
 // reverse order, each start gated by its probes. Unknown or repeated services are an error.
+// Availability budgets (services[].min_healthy) narrow a service's waves to instances - min_healthy
+// (serialised, noted in budget_notes, never refused for --max-parallel); a budget no wave can keep
+// (min_healthy >= instances, or any budget in stop-all mode) is FAILED_PRECONDITION naming it.
 absl::StatusOr<Plan> BuildPlan(const Config& config, const RunOptions& options);
 
 // The StepRecord (status unset) a report lists for a planned step.

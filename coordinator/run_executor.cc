@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "failover/logging.h"
+#include "coordinator/budget.h"
 #include "coordinator/wire_enums.h"
 #include "failover/unit_state.h"
 
@@ -208,6 +209,80 @@ RunExecutor::HostStepResult RunExecutor::RunOnHost(const PlannedStep& step, cons
   return r;
 }
 
+namespace {
+
+// The probes that say an instance is healthy: the service's gate, or its unit active without one;
+// one attempt each (deadline = timeout): the budget asks about now.
+std::vector<v1::ProbeSpec> BudgetProbes(const ServiceConfig& svc) {
+  std::vector<v1::ProbeSpec> probes = svc.probes;
+  if (probes.empty()) {
+    v1::ProbeSpec p;
+    p.set_name(svc.name + "-active");
+    p.mutable_unit()->set_unit(svc.unit);
+    p.mutable_unit()->set_expect_active_state("active");
+    p.set_timeout_ms(1000);
+    probes.push_back(p);
+  }
+  for (auto& p : probes) p.set_deadline_ms(p.timeout_ms());
+  return probes;
+}
+
+}  // namespace
+
+std::map<std::string, bool> RunExecutor::ProbeOthers(const ServiceConfig& svc, const std::vector<std::string>& wave,
+                                                     const std::vector<std::string>& hosts) {
+  std::map<std::string, bool> healthy;
+  for (const auto& h : hosts)
+    if (std::find(wave.begin(), wave.end(), h) == wave.end()) healthy[h] = false;
+  v1::ProbeRequest req;
+  req.set_run_id(report_.run_id());
+  int64_t deadline_ms = 5000;
+  for (const auto& p : BudgetProbes(svc)) {
+    *req.add_probes() = p;
+    deadline_ms += p.timeout_ms();
+  }
+  std::vector<std::thread> threads;
+  for (auto& entry : healthy) {
+    auto it = clients_.find(entry.first);
+    if (it == clients_.end()) continue;
+    bool* ok = &entry.second;
+    threads.emplace_back([&req, ok, client = it->second, deadline_ms] {
+      auto r = client->Probe(req, std::chrono::milliseconds(deadline_ms));
+      *ok = r.ok() && r->results_size() == req.probes_size() &&
+           std::all_of(r->results().begin(), r->results().end(), [](const v1::ProbeResult& p) { return p.healthy(); });
+    });
+  }
+  for (auto& t : threads) t.join();
+  return healthy;
+}
+
+bool RunExecutor::WaitForBudget(const PlannedStep& step, std::string* why) {
+  const ServiceConfig* svc = config_.FindService(step.service);
+  if (svc == nullptr || step.operation == v1::OPERATION_START || step.operation == v1::OPERATION_UNSPECIFIED) return true;
+  const std::vector<std::string> hosts = HostsRunning(config_, svc->unit);
+  if (MinHealthy(*svc, hosts.size()) == 0) return true;
+  const uint32_t wait_ms = step.dry_run ? 0 : BudgetWaitMs(*svc);
+  const auto deadline = clock_->Now() + std::chrono::milliseconds(wait_ms);
+  const std::string where = absl::StrJoin(step.hosts, ",");
+  for (int attempt = 1;; ++attempt) {
+    const BudgetVerdict v = CheckBudget(*svc, step.hosts, ProbeOthers(*svc, step.hosts, hosts), hosts.size());
+    if (v.ok) {
+      Emit(where, step.unit, step.id, v.message + ": kept", v1::SEVERITY_INFO);
+      return true;
+    }
+    if (clock_->Now() >= deadline) {
+      *why = absl::StrCat(v.message, ", below it; ", step.dry_run ? "an executed run would wait for it" : "waited ",
+                          step.dry_run ? "" : absl::StrCat(wait_ms, " ms (min_healthy_wait_ms)"), "; not stopping ",
+                          step.unit, " on ", where);
+      return false;
+    }
+    if (attempt == 1)
+      Emit(where, step.unit, step.id, absl::StrCat(v.message, ", below it; waiting up to ", wait_ms, " ms"),
+           v1::SEVERITY_WARN);
+    clock_->SleepFor(std::chrono::milliseconds(200));
+  }
+}
+
 void RunExecutor::RunStep(size_t index) {
   const PlannedStep& step = plan_.steps[index];
   v1::StepRecord* rec;
@@ -223,17 +298,23 @@ void RunExecutor::RunStep(size_t index) {
                     absl::StrJoin(step.hosts, ", ")),
        v1::SEVERITY_INFO);
   std::vector<HostStepResult> results(step.hosts.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < step.hosts.size(); ++i)
-    threads.emplace_back([&, i] { results[i] = RunOnHost(step, step.hosts[i]); });
-  for (auto& t : threads) t.join();
+  std::string budget_why;
+  if (!WaitForBudget(step, &budget_why)) {
+    for (auto& r : results) r.reason = budget_why;
+    Emit(absl::StrJoin(step.hosts, ","), step.unit, step.id, budget_why, v1::SEVERITY_ERROR);
+  } else {
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < step.hosts.size(); ++i)
+      threads.emplace_back([&, i] { results[i] = RunOnHost(step, step.hosts[i]); });
+    for (auto& t : threads) t.join();
+  }
 
   std::vector<std::string> reasons;
   std::lock_guard<std::mutex> lock(mu_);
   auto& failed = failed_hosts_[step.service];
   for (size_t i = 0; i < results.size(); ++i) {
     if (results[i].ok) continue;
-    reasons.push_back(results[i].reason);
+    if (std::find(reasons.begin(), reasons.end(), results[i].reason) == reasons.end()) reasons.push_back(results[i].reason);
     failed.insert(step.hosts[i]);
   }
   // The threshold counts every host of the service that failed so far, in any wave or phase.
@@ -474,6 +555,7 @@ void RunExecutor::Begin(const std::string& run_id) {
                     ModeName(plan_.options.mode), ", services ", absl::StrJoin(plan_.services, " → "), ", ",
                     plan_.steps.size(), " step(s), failure policy ", FailurePolicyName(plan_.options.failure_policy)),
        v1::SEVERITY_INFO);
+  for (const auto& note : plan_.budget_notes) Emit("", "", "", note, v1::SEVERITY_INFO);
   if (snapshot_) snapshot_(report_);
 }
 

@@ -53,6 +53,13 @@ class RunExecutor {
   // Fails the run for each unit that was active before it and is not at its end.
   void CheckStayedUp(const std::string& host, const v1::GetStateResponse& now);
   void RunStep(size_t index);
+  // Before a step stops instances of a service with an availability budget: its other instances
+  // must be healthy now (their gate probes, through their agents). Waits up to BudgetWaitMs
+  // (executed runs; a dry run looks once); false with `why` naming the instances otherwise.
+  bool WaitForBudget(const PlannedStep& step, std::string* why);
+  // host -> healthy now, for every host of `hosts` not in `wave` (one probe attempt each, in parallel).
+  std::map<std::string, bool> ProbeOthers(const ServiceConfig& svc, const std::vector<std::string>& wave,
+                                          const std::vector<std::string>& hosts);
   // The report's header and planned steps, and the first event.
   void Begin(const std::string& run_id);
   // Outcome and summary once every step, recovery and final check is done.

@@ -193,6 +193,7 @@ health_check:
   api_base: {env: API_BASE, default: "http://10.77.0.11:8080"}
   path: /health
   token: {env: PANEL_TOKEN}
+  allowed_api_bases: ["http://10.77.0."]   # failoverctl --api-base / make failover-sim API_BASE=
   timeout_ms: 2000
   deadline_ms: 10000
 tls:

@@ -1,6 +1,7 @@
 #include "coordinator/config.h"
 
 #include "absl/strings/str_cat.h"
+#include "failover/logging.h"
 #include "gtest/gtest.h"
 
 namespace failover::coordinator {
@@ -245,6 +246,92 @@ TEST(Config, AHostAtTheUnitLimitIsAccepted) {
   auto c = Parse(Replace(kGood, "units: [sls-panel.service]", "units: [sls-panel.service" + units + "]"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->FindHost("panel")->units.size(), static_cast<size_t>(kMaxUnitsPerHost));
+}
+
+}  // namespace
+}  // namespace failover::coordinator
+
+namespace failover::coordinator {
+namespace {
+
+const char kSeedTail[] = R"(health_check:
+  api_base: {env: API_BASE, default: "http://127.0.0.1:8080"}
+  token: {env: PANEL_TOKEN}
+  allowed_api_bases: ["https://api.staging.example.com/", "http://10.77.0."]
+)";
+
+std::string WithSeedKeys() {
+  std::string s = kGood;
+  s = s.substr(0, s.find("health_check:")) + kSeedTail + s.substr(s.find("guards:"));
+  return Replace(s, "    max_failed_hosts: 50%\n", "    max_failed_hosts: 50%\n    min_healthy: 50%\n    min_healthy_wait_ms: 2500\n");
+}
+
+TEST(ConfigSeed, ParsesAllowedApiBasesAndTheAvailabilityBudget) {
+  auto c = Parse(WithSeedKeys());
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->health_check.allowed_api_bases.size(), 2u);
+  EXPECT_TRUE(c->health_check.allowed_api_bases[1].ipv4_network);
+  EXPECT_EQ(c->FindService("sls-panel")->min_healthy, 50u);
+  EXPECT_TRUE(c->FindService("sls-panel")->min_healthy_percent);
+  EXPECT_EQ(*c->FindService("sls-panel")->min_healthy_wait_ms, 2500u);
+}
+
+TEST(ConfigSeed, ABadAllowedPrefixOrBudgetNamesTheFieldAndLine) {
+  auto bad_prefix = Parse(Replace(WithSeedKeys(), "\"http://10.77.0.\"", "\"http://user@10.77.0.1/\""));
+  ASSERT_FALSE(bad_prefix.ok());
+  EXPECT_NE(bad_prefix.status().message().find("health_check.allowed_api_bases[1]"), std::string::npos)
+      << bad_prefix.status();
+  auto bad_budget = Parse(Replace(WithSeedKeys(), "min_healthy: 50%", "min_healthy: 150%"));
+  ASSERT_FALSE(bad_budget.ok());
+  EXPECT_NE(bad_budget.status().message().find("min_healthy"), std::string::npos) << bad_budget.status();
+}
+
+TEST(ConfigSeed, ACallersApiBaseUnderAnAllowedPrefixReplacesTheUrlAndTheToken) {
+  auto c = Parse(WithSeedKeys());
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(ApplyCallerApiBase("http://10.77.0.1:9000", "caller-token-123", &*c).ok());
+  EXPECT_EQ(c->health_check.url, "http://10.77.0.1:9000/health");
+  EXPECT_EQ(c->health_check.token, "caller-token-123");
+  EXPECT_EQ(HealthCheckProbe(c->health_check).http().bearer_secret(), kHealthCheckSecret);
+}
+
+TEST(ConfigSeed, TheCoordinatorsOwnTokenNeverGoesToACallersApiBase) {
+  auto c = Parse(WithSeedKeys());
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->health_check.token, "s3cr3t-token");
+  ASSERT_TRUE(ApplyCallerApiBase("https://api.staging.example.com", "", &*c).ok());
+  EXPECT_EQ(c->health_check.url, "https://api.staging.example.com:443/health");
+  EXPECT_EQ(c->health_check.token, "") << "the coordinator's own token must not follow a caller's URL";
+  EXPECT_EQ(HealthCheckProbe(c->health_check).http().bearer_secret(), "") << "no Authorization header at all";
+}
+
+TEST(ConfigSeed, ACallersApiBaseOutsideThePrefixesIsRefusedAndChangesNothing) {
+  auto c = Parse(WithSeedKeys());
+  ASSERT_TRUE(c.ok()) << c.status();
+  absl::Status s = ApplyCallerApiBase("http://10.77.0.1.evil.example/", "t0ken-x", &*c);
+  EXPECT_FALSE(s.ok());
+  s = ApplyCallerApiBase("https://api.prod.example.com/", "t0ken-x", &*c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(c->health_check.url, "http://127.0.0.1:8080/health");
+  EXPECT_EQ(c->health_check.token, "s3cr3t-token");
+}
+
+TEST(ConfigSeed, ATokenWithoutAnApiBaseOrWithAHeaderBreakIsRefused) {
+  auto c = Parse(WithSeedKeys());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(ApplyCallerApiBase("", "lonely-token", &*c).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ApplyCallerApiBase("http://10.77.0.1/", "abc\r\nX-Evil: 1", &*c).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c->health_check.token, "s3cr3t-token");
+}
+
+TEST(ConfigSeed, TheCallersTokenIsRedactedOnceAccepted) {
+  auto c = Parse(WithSeedKeys());
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string token = "caller-secret-7f3a9";
+  ASSERT_TRUE(ApplyCallerApiBase("http://10.77.0.1/", token, &*c).ok());
+  const std::string text = Redact("GET http://10.77.0.1/health with Bearer " + token + " failed");
+  EXPECT_EQ(text.find(token), std::string::npos) << text;
+  EXPECT_NE(text.find("[REDACTED]"), std::string::npos) << text;
 }
 
 }  // namespace

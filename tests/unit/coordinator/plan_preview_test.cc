@@ -41,7 +41,7 @@ TEST_F(PlanPreviewTest, NamesAnAgentThatDoesNotAnswerAndTheRunHoldingAHost) {
   EXPECT_EQ(r.current_state_size(), 3);
 }
 
-TEST_F(PlanPreviewTest, HealthSweepProbesEveryHostThatRunsAPlannedService) {
+TEST_F(PlanPreviewTest, HealthSweepProbesEveryHostOfEveryConfiguredServiceEvenOnesNotInServices) {
   v1::HealthResponse r = HealthSweep(config_, Planned(), agents_.clients(), nullptr);
   EXPECT_TRUE(r.healthy());
   std::map<std::string, int> per_probe;
@@ -49,7 +49,8 @@ TEST_F(PlanPreviewTest, HealthSweepProbesEveryHostThatRunsAPlannedService) {
   EXPECT_EQ(per_probe["sls-bot-health"], 2) << "api and cerebro run sls-bot";
   EXPECT_EQ(per_probe["sls-cerebro-health"], 1);
   EXPECT_EQ(per_probe["sls-api-health"], 2) << "api and panel run sls-api";
-  EXPECT_EQ(per_probe.count("sls-panel-health"), 0u) << "sls-panel is not in the default order";
+  EXPECT_EQ(per_probe["sls-panel-health"], 1) << "sls-panel is not in the default order and is checked anyway";
+  EXPECT_EQ(r.results(r.results_size() - 1).name(), "sls-panel-health") << "planned services first, then the rest";
 }
 
 TEST_F(PlanPreviewTest, HealthSweepIsUnhealthyWhenAProbeFailsOrAnAgentIsUnreachable) {

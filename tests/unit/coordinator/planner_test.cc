@@ -210,3 +210,50 @@ TEST(Planner, StartsAndRestartsCarryTheSettleWindowAndStopsDoNot) {
 
 }  // namespace
 }  // namespace failover::coordinator
+
+namespace failover::coordinator {
+namespace {
+
+Config WithApiBudget(uint32_t min_healthy) {
+  Config c = testing::SlsTestConfig();
+  for (auto& s : c.services)
+    if (s.name == "sls-api") s.min_healthy = min_healthy;
+  return c;
+}
+
+TEST(PlannerBudget, MaxParallelTwoIsSerialisedByTheBudgetAndSaysSo) {
+  RunOptions o;
+  o.max_parallel = 2;
+  auto plan = BuildPlan(WithApiBudget(1), o);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(Ids(*plan), (std::vector<std::string>{"01-restart-sls-bot", "02-restart-sls-cerebro",
+                                                   "03-restart-sls-api-w1", "04-restart-sls-api-w2"}))
+      << "sls-bot keeps its wave of 2; sls-api (min_healthy 1 of 2) goes one host at a time";
+  ASSERT_EQ(plan->budget_notes.size(), 1u);
+  EXPECT_NE(plan->budget_notes[0].find("sls-api"), std::string::npos) << plan->budget_notes[0];
+  EXPECT_NE(plan->budget_notes[0].find("narrowed to 1"), std::string::npos) << plan->budget_notes[0];
+}
+
+TEST(PlannerBudget, ABudgetNoWaveCanKeepRefusesThePlan) {
+  RunOptions o;
+  o.services = {"sls-api"};
+  auto all = BuildPlan(WithApiBudget(2), o);
+  ASSERT_EQ(all.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(all.status().message().find("sls-api"), std::string::npos);
+  o.mode = Mode::kStopAll;
+  auto stop_all = BuildPlan(WithApiBudget(1), o);
+  ASSERT_EQ(stop_all.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(stop_all.status().message().find("stop-all"), std::string::npos);
+}
+
+TEST(PlannerBudget, WithoutABudgetMaxParallelIsKept) {
+  RunOptions o;
+  o.max_parallel = 2;
+  auto plan = BuildPlan(WithApiBudget(0), o);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_TRUE(plan->budget_notes.empty());
+  EXPECT_EQ(plan->steps.back().hosts, (std::vector<std::string>{"api", "panel"}));
+}
+
+}  // namespace
+}  // namespace failover::coordinator

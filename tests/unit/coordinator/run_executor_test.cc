@@ -345,3 +345,58 @@ TEST_F(RunExecutorTest, ALostHostThatAnswersAgainIsAskedForItsFinalStateAndOwnRe
 
 }  // namespace
 }  // namespace failover::coordinator
+
+namespace failover::coordinator {
+namespace {
+
+class RunExecutorBudgetTest : public RunExecutorTest {
+ protected:
+  RunExecutorBudgetTest() {
+    for (auto& s : config_.services)
+      if (s.name == "sls-api") {
+        s.min_healthy = 1;
+        s.min_healthy_wait_ms = 1000;
+      }
+  }
+  RunOptions ApiOnly() {
+    RunOptions o = Execute();
+    o.services = {"sls-api"};
+    return o;
+  }
+};
+
+TEST_F(RunExecutorBudgetTest, AStepWaitsThenFailsNamingTheUnhealthyInstanceAndStopsNothing) {
+  agents_["panel"]->probes().Set("sls-api-health", false);
+  v1::Report r = Run(ApiOnly());
+  EXPECT_NE(r.outcome(), v1::RUN_SUCCEEDED);
+  EXPECT_EQ(r.steps(0).status(), v1::STEP_FAILED);
+  EXPECT_NE(r.steps(0).reason().find("panel"), std::string::npos) << r.steps(0).reason();
+  EXPECT_NE(r.steps(0).reason().find("min_healthy"), std::string::npos) << r.steps(0).reason();
+  for (const auto& o : order_) EXPECT_EQ(o.find("api:stop sls-api"), std::string::npos) << "stopped below budget: " << o;
+  bool waited = false;
+  for (const auto& e : events_) waited = waited || e.message().find("waiting up to 1000 ms") != std::string::npos;
+  EXPECT_TRUE(waited);
+}
+
+TEST_F(RunExecutorBudgetTest, AStepGoesAheadOnceTheOtherInstanceIsHealthyAgainWithinTheWait) {
+  agents_["panel"]->probes().Set("sls-api-health", false);
+  on_event_ = [this](const v1::RunEvent& e) {
+    if (e.message().find("waiting up to") != std::string::npos) agents_["panel"]->probes().Set("sls-api-health", true);
+  };
+  v1::Report r = Run(ApiOnly());
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_EQ(order_, (std::vector<std::string>{"api:stop sls-api.service", "api:start sls-api.service",
+                                               "panel:stop sls-api.service", "panel:start sls-api.service"}));
+}
+
+TEST_F(RunExecutorBudgetTest, AServiceWithoutABudgetIsNotProbedBeforeItsSteps) {
+  agents_["cerebro"]->probes().Set("sls-bot-health", false);
+  RunOptions o = Execute();
+  o.services = {"sls-cerebro"};
+  v1::Report r = Run(o);
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  for (const auto& e : events_) EXPECT_EQ(e.message().find("availability budget"), std::string::npos) << e.message();
+}
+
+}  // namespace
+}  // namespace failover::coordinator
