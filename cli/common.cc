@@ -20,7 +20,14 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool with_execute) {
   cmd->add_option("--mode", f->mode, "rolling (default) or stop-all");
   cmd->add_option("--failure-policy", f->failure_policy, "abort (default), continue or restore");
   cmd->add_option("--max-parallel", f->max_parallel, "hosts acted on at once per service");
-  if (with_execute) cmd->add_flag("--execute", f->execute, "act for real (default: dry run, nothing changes)");
+  if (with_execute) {
+    cmd->add_flag("--execute", f->execute, "act for real (default: dry run, nothing changes)");
+    cmd->add_flag_function(
+        "--require-healthy,!--no-require-healthy",
+        [f](int64_t n) { f->require_healthy = n > 0; },
+        "refuse to --execute while a pre-flight gate fails (default: the config's defaults.require_healthy)");
+    cmd->add_flag("--force", f->force, "with --require-healthy: start although pre-flight gates fail (recorded in the report)");
+  }
   cmd->add_option("-o,--output", f->output, "format on stdout: text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("--json", f->json, "same as -o json");
@@ -61,6 +68,8 @@ bool BuildRunRequest(const RunFlags& f, v1::RunRequest* req) {
     req->set_failure_policy_kind(coordinator::ToWire(*p));
   req->set_max_parallel(f.max_parallel);
   req->set_execute(f.execute);
+  if (f.require_healthy) req->set_require_healthy(*f.require_healthy);
+  req->set_force(f.force);
   return true;
 }
 

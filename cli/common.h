@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ struct RunFlags {
   std::string failure_policy;
   uint32_t max_parallel = 0;
   bool execute = false;
+  // --require-healthy / --no-require-healthy (unset: the config's defaults.require_healthy), --force.
+  std::optional<bool> require_healthy;
+  bool force = false;
   bool json = false;           // --json, kept as an alias of -o json
   std::string output = "text";  // -o: text or json
   bool Json() const { return json || output == "json"; }
