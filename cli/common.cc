@@ -27,6 +27,11 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool with_execute) {
     cmd->add_flag("--restart", f->restart,
                   "the seed's flag: stop then start each service in the defined order, which is what every run "
                   "does (implied by --execute); alone it stays a dry run that shows those steps");
+    cmd->add_flag_function(
+        "--require-healthy,!--no-require-healthy",
+        [f](int64_t n) { f->require_healthy = n > 0; },
+        "refuse to --execute while a pre-flight gate fails (default: the config's defaults.require_healthy)");
+    cmd->add_flag("--force", f->force, "with --require-healthy: start although pre-flight gates fail (recorded in the report)");
   }
   cmd->add_option("--api-base", f->api_base,
                   "this run's API_BASE for the global health check (e.g. https://api.staging.example.com); the "
@@ -103,6 +108,8 @@ bool BuildRunRequest(const RunFlags& f, v1::RunRequest* req) {
     req->set_failure_policy_kind(coordinator::ToWire(*p));
   req->set_max_parallel(f.max_parallel);
   req->set_execute(f.execute);
+  if (f.require_healthy) req->set_require_healthy(*f.require_healthy);
+  req->set_force(f.force);
   return AddCallerApiBase(f, req);
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct RunFlags {
   // token comes from $PANEL_TOKEN); both only for this request.
   std::string api_base;
   std::string token_file;
+  // --require-healthy / --no-require-healthy (unset: the config's defaults.require_healthy), --force.
+  std::optional<bool> require_healthy;
+  bool force = false;
   bool json = false;           // --json, kept as an alias of -o json
   std::string output = "text";  // -o: text or json
   bool Json() const { return json || output == "json"; }

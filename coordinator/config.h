@@ -49,6 +49,22 @@ struct GuardConfig {
   v1::ProbeSpec probe;
 };
 
+// A named check of the system (the runbook's checklist): its probe runs on the coordinator
+// (`on: coordinator`) or on a host's agent (`on: HOST`, through the Probe RPC). `gates:` are
+// evaluated before the first step and after the last; `stop_conditions:` are watched while the
+// run executes. health_check and guards are gates too (see PlanGates in gate_plan.h).
+struct GateConfig {
+  std::string name;
+  std::string on;  // kGateOnCoordinator or a host name
+  v1::ProbeSpec probe;
+};
+inline constexpr char kGateOnCoordinator[] = "coordinator";
+// Name of the gate made from health_check.
+inline constexpr char kHealthCheckGate[] = "health-check";
+// Bounds of defaults.stop_condition_interval_ms (how often the watcher checks stop conditions).
+inline constexpr uint32_t kMinStopIntervalMs = 100;
+inline constexpr uint32_t kMaxStopIntervalMs = 60000;
+
 // The seed's healthcheck.py: GET API_BASE + path with PANEL_TOKEN, from the coordinator.
 struct HealthCheckConfig {
   bool enabled = false;
@@ -80,6 +96,10 @@ struct Defaults {
   bool allow_reset_failed = false;
   // After a start's gate passes, the unit must stay up this long (no restart, probes still pass).
   uint32_t healthy_for_ms = 1000;
+  // An executed run refuses to start while a pre-flight gate fails (failoverctl --require-healthy).
+  bool require_healthy = false;
+  // How often the background watcher checks the stop conditions during a run.
+  uint32_t stop_condition_interval_ms = 500;
 };
 
 // Units a coordinator asks one agent about per GetState call; larger hosts are batched.
@@ -99,6 +119,8 @@ struct Config {
   std::vector<ServiceConfig> services;        // every known service
   std::vector<std::string> default_order;     // the order used without --services
   std::vector<GuardConfig> guards;
+  std::vector<GateConfig> gates;            // checked before and after a run
+  std::vector<GateConfig> stop_conditions;  // watched during an executed run
   HealthCheckConfig health_check;
   TlsFiles tls;                                // coordinator's client certificate for agents
   bool insecure_plaintext = false;             // only for loopback agent addresses
@@ -110,8 +132,9 @@ struct Config {
 
 // Who wrote the config. A config sent with a request (failoverctl -c) is not trusted with the
 // coordinator's credentials: it may not read files or environment ({file:}, {env:}) nor set
-// tls, insecure_plaintext, health_check or reports_dir; those come from the coordinator's own
-// --config (see OverlayCoordinatorSettings).
+// tls, insecure_plaintext, health_check or reports_dir, nor declare gates or stop conditions
+// `on: coordinator` (the coordinator would fetch URLs of the caller's choosing); those come from
+// the coordinator's own --config (see OverlayCoordinatorSettings).
 enum class ConfigSource { kCoordinator, kRequest };
 
 // Parses config text without reading files or the environment: references stay unresolved.
@@ -124,8 +147,9 @@ absl::Status ResolveConfigSecrets(const std::map<std::string, std::string>& env,
 absl::StatusOr<Config> ParseConfig(const std::string& yaml, const std::string& path,
                                    const std::map<std::string, std::string>& env,
                                    ConfigSource source = ConfigSource::kCoordinator);
-// Copies the coordinator-only settings (TLS, plaintext flag, health check, reports dir) from the
-// coordinator's own config into a config that came with a request.
+// Copies the coordinator-only settings (TLS, plaintext flag, health check, reports dir, gates and
+// stop conditions `on: coordinator`) from the coordinator's own config into a config that came
+// with a request.
 void OverlayCoordinatorSettings(const Config& own, Config* from_request);
 // The caller's API_BASE and token (failoverctl --api-base, PANEL_TOKEN) for this request's global
 // health check. Empty `api_base`: the coordinator's own stays (a token alone is INVALID_ARGUMENT).

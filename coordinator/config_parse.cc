@@ -133,13 +133,30 @@ absl::Status ParseDefaultValues(const YamlFields& f, const YAML::Node& n, Defaul
   return absl::OkStatus();
 }
 
+absl::Status ParseGateDefaults(const YamlFields& f, const YAML::Node& n, Defaults* d) {
+  if (n["require_healthy"]) {
+    auto v = f.Bool(n["require_healthy"], "defaults.require_healthy");
+    if (!v.ok()) return v.status();
+    d->require_healthy = *v;
+  }
+  if (!n["stop_condition_interval_ms"]) return absl::OkStatus();
+  const YAML::Node& i = n["stop_condition_interval_ms"];
+  auto v = f.Ms(i, "defaults.stop_condition_interval_ms", kMaxStopIntervalMs);
+  if (!v.ok()) return v.status();
+  if (*v < kMinStopIntervalMs)
+    return f.Err(i, "defaults.stop_condition_interval_ms", absl::StrCat("must be at least ", kMinStopIntervalMs, " ms"));
+  d->stop_condition_interval_ms = *v;
+  return absl::OkStatus();
+}
+
 absl::Status ParseDefaults(const YamlFields& f, const YAML::Node& n, Defaults* d) {
   if (absl::Status s = f.CheckKeys(n, "defaults", {"mode", "failure_policy", "max_parallel", "job_timeout_ms",
                                                    "lease_ms", "call_timeout_ms", "allow_reset_failed",
-                                                   "healthy_for_ms"});
+                                                   "healthy_for_ms", "require_healthy", "stop_condition_interval_ms"});
       !s.ok())
     return s;
   if (absl::Status s = ParseDefaultValues(f, n, d); !s.ok()) return s;
+  if (absl::Status s = ParseGateDefaults(f, n, d); !s.ok()) return s;
   // The agents refuse longer jobs; say so here, before anything runs.
   if (d->job_timeout_ms > kMaxJobTimeoutMs)
     return f.Err(n["job_timeout_ms"], "defaults.job_timeout_ms",
@@ -379,6 +396,62 @@ absl::Status ParseGuards(const YamlFields& f, const YAML::Node& g, Config* cfg) 
   return absl::OkStatus();
 }
 
+// Where a gate runs: "coordinator" (only in the coordinator's own config) or a host of the config.
+absl::Status ParseGateOn(const YamlFields& f, const YAML::Node& on, const std::string& field, bool from_request,
+                         const Config& cfg, GateConfig* gate) {
+  auto where = f.String(on, field);
+  if (!where.ok()) return where.status();
+  gate->on = *where;
+  if (gate->on == kGateOnCoordinator) {
+    if (from_request)
+      return f.Err(on, field,
+                   "a config sent with a request may run gates only on its hosts (on: HOST): gates on the coordinator "
+                   "belong in the coordinator's own --config");
+    if (gate->probe.has_unit())
+      return f.Err(on, field, "a unit probe reads systemd on a host: use on: HOST (the coordinator has no units)");
+    return absl::OkStatus();
+  }
+  if (!cfg.FindHost(gate->on))
+    return f.Err(on, field, "unknown host \"" + gate->on + "\" (use a host of hosts: or \"coordinator\")");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<GateConfig> ParseGate(const YamlFields& f, const YAML::Node& n, const std::string& field,
+                                     bool from_request, const Config& cfg) {
+  if (absl::Status s = f.CheckKeys(n, field, {"name", "on", "probe"}); !s.ok()) return s;
+  if (!n["name"]) return f.Err(n, field + ".name", "missing");
+  if (!n["on"]) return f.Err(n, field + ".on", "missing: coordinator or a host name");
+  if (!n["probe"] || !n["probe"].IsMap()) return f.Err(n, field + ".probe", "missing: a probe as in services[].probes");
+  GateConfig gate;
+  auto name = f.String(n["name"], field + ".name");
+  if (!name.ok()) return name.status();
+  gate.name = *name;
+  YAML::Node probe = n["probe"];
+  if (!probe["name"]) probe["name"] = gate.name;  // the probe's name defaults to the gate's
+  auto p = ParseProbe(f, probe, field + ".probe");
+  if (!p.ok()) return p.status();
+  gate.probe = *p;
+  if (absl::Status s = ParseGateOn(f, n["on"], field + ".on", from_request, cfg, &gate); !s.ok()) return s;
+  return gate;
+}
+
+// gates: or stop_conditions: — a list of {name, on, probe}; names unique within the list.
+absl::Status ParseGateList(const YamlFields& f, const YAML::Node& root, const char* key, bool from_request,
+                           const Config& cfg, std::vector<GateConfig>* out) {
+  const YAML::Node list = root[key];
+  if (!list) return absl::OkStatus();
+  if (!list.IsSequence()) return f.Err(list, key, "must be a list of {name, on, probe}");
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string field = absl::StrCat(key, "[", i, "]");
+    auto gate = ParseGate(f, list[i], field, from_request, cfg);
+    if (!gate.ok()) return gate.status();
+    for (const auto& g : *out)
+      if (g.name == gate->name) return f.Err(list[i]["name"], field + ".name", "duplicate name \"" + g.name + "\"");
+    out->push_back(std::move(*gate));
+  }
+  return absl::OkStatus();
+}
+
 // tls, insecure_plaintext, reports_dir and the rule tying them to the agent addresses.
 absl::Status ParseTransport(const YamlFields& f, const YAML::Node& root, bool from_request, Config* cfg) {
   if (const auto t = root["tls"]) {
@@ -420,6 +493,9 @@ absl::Status ParseSections(const YamlFields& f, const YAML::Node& root, bool fro
     if (absl::Status s = ParseHealthCheck(f, root["health_check"], &cfg->health_check); !s.ok()) return s;
   if (root["guards"])
     if (absl::Status s = ParseGuards(f, root["guards"], cfg); !s.ok()) return s;
+  if (absl::Status s = ParseGateList(f, root, "gates", from_request, *cfg, &cfg->gates); !s.ok()) return s;
+  if (absl::Status s = ParseGateList(f, root, "stop_conditions", from_request, *cfg, &cfg->stop_conditions); !s.ok())
+    return s;
   return ParseTransport(f, root, from_request, cfg);
 }
 
@@ -438,7 +514,8 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml, const std::strin
   try {
     if (!root->IsMap()) return absl::InvalidArgumentError(path + ": the config must be a YAML mapping");
     if (absl::Status s = f.CheckKeys(*root, "", {"defaults", "hosts", "services", "order", "health_check", "guards",
-                                                 "tls", "insecure_plaintext", "reports_dir"});
+                                                 "gates", "stop_conditions", "tls", "insecure_plaintext",
+                                                 "reports_dir"});
         !s.ok())
       return s;
     if (absl::Status s = ParseSections(f, *root, from_request, &cfg); !s.ok()) return s;
@@ -482,6 +559,11 @@ void OverlayCoordinatorSettings(const Config& own, Config* from_request) {
   from_request->insecure_plaintext = own.insecure_plaintext;
   from_request->health_check = own.health_check;
   from_request->reports_dir = own.reports_dir;
+  // The request may not declare coordinator-side checks; the coordinator's own still apply.
+  for (const auto& g : own.gates)
+    if (g.on == kGateOnCoordinator) from_request->gates.push_back(g);
+  for (const auto& g : own.stop_conditions)
+    if (g.on == kGateOnCoordinator) from_request->stop_conditions.push_back(g);
 }
 
 absl::StatusOr<Config> ParseConfigWithProcessEnv(const std::string& yaml, const std::string& path,

@@ -83,6 +83,7 @@ absl::StatusOr<RunOptions> ResolveOptions(const Config& config, const std::vecto
   o.failure_policy = config.defaults.failure_policy;
   o.max_parallel = max_parallel == 0 ? config.defaults.max_parallel : max_parallel;
   o.execute = execute;
+  o.require_healthy = config.defaults.require_healthy;
   if (!mode.empty()) {
     auto m = ParseMode(mode);
     if (!m.ok()) return absl::InvalidArgumentError(absl::StrCat("--mode: ", m.status().message()));
@@ -105,6 +106,8 @@ absl::StatusOr<RunOptions> ResolveOptions(const Config& config, const v1::RunReq
   if (!o.ok()) return o.status();
   if (mode) o->mode = *mode;
   if (policy) o->failure_policy = *policy;
+  if (req.has_require_healthy()) o->require_healthy = req.require_healthy();
+  o->force = req.force();
   return o;
 }
 
@@ -147,6 +150,7 @@ absl::StatusOr<Plan> BuildPlan(const Config& config, const RunOptions& options) 
       if (std::find(h.units.begin(), h.units.end(), svc->unit) != h.units.end()) units.push_back(svc->unit);
     if (!units.empty()) plan.host_units.emplace_back(h.name, std::move(units));
   }
+  plan.gates = PlanGates(config, {options.execute, options.require_healthy, options.force});
   return plan;
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "coordinator/config.h"
+#include "coordinator/gate_plan.h"
 #include "failover/v1/coordinator.pb.h"
 #include "failover/v1/report.pb.h"
 
@@ -19,6 +20,10 @@ struct RunOptions {
   FailurePolicy failure_policy = FailurePolicy::kAbort;
   uint32_t max_parallel = 1;
   bool execute = false;
+  // Refuse an executed run while a pre-flight gate fails (--require-healthy; config default
+  // defaults.require_healthy), unless force.
+  bool require_healthy = false;
+  bool force = false;
 };
 
 // Everything about one step is decided here; the executor only sends it and reads the answers.
@@ -51,6 +56,8 @@ struct Plan {
   std::vector<std::pair<std::string, std::vector<std::string>>> host_units;
   // Where an availability budget narrowed --max-parallel ("service sls-api: --max-parallel 2 narrowed to 1 ...").
   std::vector<std::string> budget_notes;
+  // The gates before and after the run and the stop conditions during it (PlanGates).
+  GatePlan gates;
 };
 
 // Options from the request over the config defaults; INVALID_ARGUMENT for bad values.

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "coordinator/report_gates.h"
 #include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
 #include "failover/clock.h"
@@ -50,7 +51,7 @@ void Table(std::string* out, const std::string& title, const std::vector<std::st
     absl::StrAppend(out, "<tr>");
     for (const auto& c : row) {
       const bool bad = c == "FAILED" || c == "UNHEALTHY" || c == "failed";
-      const bool good = c == "OK" || c == "HEALTHY" || c == "done";
+      const bool good = c == "OK" || c == "HEALTHY" || c == "done" || c == "PASSED";
       absl::StrAppend(out, bad ? "<td class=\"bad\">" : good ? "<td class=\"good\">" : "<td>", Esc(c.empty() ? "-" : c),
                       "</td>");
     }
@@ -80,7 +81,9 @@ void Summary(std::string* out, const v1::Report& r) {
          {"Services", absl::StrJoin(r.services(), " → ")},
          {"Config", r.config_path()},
          {"Started", Time(r.started_at_unix_us())},
-         {"Finished", Time(r.finished_at_unix_us())}});
+         {"Finished", Time(r.finished_at_unix_us())},
+         {"Stopped", r.has_stop_condition() ? StopConditionText(r) : "-"},
+         {"Forced", r.forced() ? absl::StrCat("yes: ", absl::StrJoin(r.forced_failing_gates(), ", ")) : "no"}});
   absl::StrAppend(out, "<p class=\"", ok ? "good" : "bad", "\">", Esc(OutcomeName(r.outcome())), "</p>\n");
 }
 
@@ -105,6 +108,9 @@ void Tables(std::string* out, const v1::Report& r) {
                       absl::StrCat(h.attempts()), h.target(), h.detail(), h.step_id().empty() ? "final check" : h.step_id()});
   Table(out, "Health results", {"Host", "Probe", "Kind", "Result", "Latency", "Attempts", "Target", "Detail", "Gate of"},
         health);
+  absl::StrAppend(out, "<h2>Gates (before → after)</h2>\n");
+  for (const auto& n : GateNotes(r)) absl::StrAppend(out, "<p class=\"note\">", Esc(n), "</p>\n");
+  Table(out, "", GateColumns(), GateRows(r));
   Table(out, "Final state", kStateHead, StateRows(r.final_state()));
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "coordinator/report_gates.h"
 #include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
 #include "failover/clock.h"
@@ -64,6 +65,38 @@ TestCase ProbeCase(const v1::ProbeResult& h) {
     c.verdict = Verdict::kFailure;
     c.message = absl::StrCat("UNHEALTHY: ", h.detail());
   }
+  return c;
+}
+
+// One per gate evaluation. A gate failing before the run is the state before: a failure only when
+// the run demanded a healthy start (--require-healthy); after the run, a failing gate fails.
+TestCase GateCase(const v1::Report& r, const v1::GateResult& g) {
+  TestCase c;
+  const bool before = g.phase() == v1::GATE_PHASE_BEFORE;
+  c.classname = before ? "failover.gate.before" : "failover.gate.after";
+  c.name = absl::StrCat(g.name(), "@", g.where());
+  c.seconds = g.latency_us() / 1e6;
+  c.text = absl::StrCat(g.kind(), " ", g.target(), ": ", g.passed() ? "PASSED" : "FAILED", ", ", g.message(), ", ",
+                        g.attempts(), " attempt(s)");
+  if (g.passed()) return c;
+  if (before && !r.require_healthy()) {
+    absl::StrAppend(&c.text, "\nfailing before the run (the state before; the run went ahead)");
+    return c;
+  }
+  c.verdict = Verdict::kFailure;
+  c.message = absl::StrCat("gate ", g.name(), " FAILED ", before ? "before" : "after", " the run: ", g.message());
+  return c;
+}
+
+// One per stop condition watched: a failure for the one that tripped.
+TestCase StopConditionCase(const v1::Report& r, const std::string& name) {
+  TestCase c;
+  c.classname = "failover.stop-condition";
+  c.name = name;
+  c.text = "watched during the run";
+  if (!r.has_stop_condition() || r.stop_condition().name() != name) return c;
+  c.verdict = Verdict::kFailure;
+  c.message = StopConditionText(r);
   return c;
 }
 
@@ -142,6 +175,9 @@ std::string RenderJunit(const v1::Report& r) {
   std::vector<TestCase> cases;
   for (const auto& s : r.steps()) cases.push_back(StepCase(r, s));
   for (const auto& h : r.health()) cases.push_back(ProbeCase(h));
+  for (const auto& g : r.gates_before()) cases.push_back(GateCase(r, g));
+  for (const auto& g : r.gates_after()) cases.push_back(GateCase(r, g));
+  for (const auto& name : r.stop_conditions()) cases.push_back(StopConditionCase(r, name));
   cases.push_back(OutcomeCase(r));
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   const std::string counts = absl::StrFormat("tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\"", cases.size(),

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "coordinator/report_gates.h"
 #include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
 #include "failover/clock.h"
@@ -46,6 +47,18 @@ void Summary(std::string* out, const v1::Report& r) {
   Row(out, {"Config", r.config_path()});
   Row(out, {"Started", Time(r.started_at_unix_us())});
   Row(out, {"Finished", Time(r.finished_at_unix_us())});
+  if (r.has_stop_condition()) Row(out, {"Stopped", StopConditionText(r)});
+  if (r.forced()) Row(out, {"Forced", absl::StrCat("yes: ", absl::StrJoin(r.forced_failing_gates(), ", "))});
+}
+
+void Gates(std::string* out, const v1::Report& r) {
+  absl::StrAppend(out, "\n## Gates (before → after)\n\n");
+  for (const auto& n : GateNotes(r)) absl::StrAppend(out, "- ", Cell(n), "\n");
+  if (!GateNotes(r).empty()) absl::StrAppend(out, "\n");
+  const auto rows = GateRows(r);
+  if (rows.empty()) return absl::StrAppend(out, "_(none)_\n");
+  Header(out, GateColumns());
+  for (const auto& row : rows) Row(out, row);
 }
 
 void Steps(std::string* out, const v1::Report& r) {
@@ -130,6 +143,7 @@ std::string RenderMarkdown(const v1::Report& r) {
   States(&out, "Initial state", r.initial_state());
   Operations(&out, r);
   Health(&out, r);
+  Gates(&out, r);
   States(&out, "Final state", r.final_state());
   Metrics(&out, r.has_metrics() ? r.metrics() : ComputeRecoveryMetrics(r));
   if (!r.errors().empty()) {

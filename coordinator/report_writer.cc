@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "coordinator/report_gates.h"
 #include "coordinator/report_html.h"
 #include "coordinator/report_junit.h"
 #include "coordinator/report_markdown.h"
@@ -33,6 +34,19 @@ void StateTable(std::string* out, const google::protobuf::RepeatedPtrField<v1::U
                                          s.result().empty() ? "-" : s.result(), FormatUnixUs(s.since_unix_us())));
 }
 
+// The gates before and after the run, side by side in one table, and the gate notes.
+void GatesText(std::string* out, const v1::Report& r) {
+  absl::StrAppend(out, "\n== Gates (before → after) ==\n");
+  for (const auto& n : GateNotes(r)) absl::StrAppend(out, "  ", n, "\n");
+  const auto rows = GateRows(r);
+  if (rows.empty()) return absl::StrAppend(out, "  (none)\n");
+  absl::StrAppend(out, absl::StrFormat("  %-7s %-20s %-12s %-7s %10s %4s  %s\n", "PHASE", "GATE", "WHERE", "RESULT",
+                                       "LATENCY", "TRY", "TARGET: MESSAGE"));
+  for (const auto& row : rows)
+    absl::StrAppend(out, absl::StrFormat("  %-7s %-20s %-12s %-7s %10s %4s  %s: %s\n", row[0], row[1], row[2], row[3],
+                                         row[4], row[5], row[6], row[7]));
+}
+
 }  // namespace
 
 std::string RenderText(const v1::Report& r) {
@@ -42,6 +56,10 @@ std::string RenderText(const v1::Report& r) {
                   "\n");
   absl::StrAppend(&out, "summary:   ", r.summary(), "\n");
   if (!r.stopped_by().empty()) absl::StrAppend(&out, "stopped by: ", r.stopped_by(), "\n");
+  if (r.has_stop_condition()) absl::StrAppend(&out, "stopped:   ", StopConditionText(r), "\n");
+  if (r.forced())
+    absl::StrAppend(&out, "forced:    yes (--force over failing pre-flight gates: ",
+                    absl::StrJoin(r.forced_failing_gates(), ", "), ")\n");
   if (!r.files_error().empty()) absl::StrAppend(&out, "files:     NOT written: ", r.files_error(), "\n");
   absl::StrAppend(&out, "mode:      ", r.mode(), ", max_parallel ", r.max_parallel(), ", failure policy ",
                   r.failure_policy(), "\n");
@@ -84,6 +102,8 @@ std::string RenderText(const v1::Report& r) {
                                           h.name(), h.kind(), h.healthy() ? "HEALTHY" : "UNHEALTHY", h.latency_us() / 1e3,
                                           h.attempts(), h.target(), h.detail(),
                                           h.step_id().empty() ? "" : "  (gate of " + h.step_id() + ")"));
+
+  GatesText(&out, r);
 
   absl::StrAppend(&out, "\n== Final state ==\n");
   StateTable(&out, r.final_state());

@@ -39,7 +39,7 @@ std::string OutcomeName(v1::RunOutcome o) {
 RunExecutor::RunExecutor(const Config& config, const Plan& plan, std::map<std::string, AgentClient*> clients,
                          ProbeRunner* health, Clock* clock, EmitFn emit, SnapshotFn snapshot)
     : config_(config), plan_(plan), clients_(std::move(clients)), health_(health), clock_(clock),
-      emit_(std::move(emit)), snapshot_(std::move(snapshot)) {}
+      gates_(health, clients_), emit_(std::move(emit)), snapshot_(std::move(snapshot)) {}
 
 void RunExecutor::Emit(const std::string& host, const std::string& unit, const std::string& step,
                        const std::string& msg, v1::EventSeverity severity) {
@@ -128,6 +128,11 @@ bool RunExecutor::Preflight() {
   for (auto& t : threads) t.join();
   for (const auto& err : report_.errors()) Emit("", "", "", err, v1::SEVERITY_ERROR);
   if (report_.errors().empty()) return true;
+  ReleaseReserved();
+  return false;
+}
+
+void RunExecutor::ReleaseReserved() {
   // Refused: give back every host reserved so far, so the run holds nothing it will not use.
   for (const auto& host : reserved_hosts_) {
     v1::RenewLeaseRequest req;
@@ -137,7 +142,6 @@ bool RunExecutor::Preflight() {
     if (!r.ok()) GetLogger("coordinator")->warn("[run={}] releasing host {}: {}", report_.run_id(), host, r.status().message());
   }
   reserved_hosts_.clear();
-  return false;
 }
 
 void RunExecutor::OnAgentEvent(const std::string& host, const std::string& step_id, const v1::AgentEvent& e,
@@ -410,41 +414,125 @@ void RunExecutor::Recover() {
   for (auto& t : threads) t.join();
 }
 
-void RunExecutor::FinalHealth() {
-  std::vector<std::pair<std::string, v1::ProbeResult>> results;
-  if (config_.health_check.enabled && health_ != nullptr)
-    results.emplace_back("coordinator", health_->Run(HealthCheckProbe(config_.health_check)));
-  for (const auto& g : config_.guards) {
-    v1::ProbeRequest req;
-    req.set_run_id(report_.run_id());
-    *req.add_probes() = g.probe;
-    auto it = clients_.find(g.host);
-    absl::StatusOr<v1::ProbeResponse> resp = absl::NotFoundError("no client for host " + g.host);
-    const bool lost = clients_.count(g.host) && SkipLostHost(g.host, "final-health");
-    if (lost) resp = absl::UnavailableError("host " + g.host + " was lost during the run");
-    else if (it != clients_.end())
-      resp = it->second->Probe(req, std::chrono::milliseconds(g.probe.deadline_ms() + g.probe.timeout_ms() + 5000));
-    v1::ProbeResult r;
-    if (resp.ok() && resp->results_size() == 1) {
-      r = resp->results(0);
-    } else {
-      r.set_name(g.probe.name());
-      r.set_host(g.host);
-      r.set_healthy(false);
-      r.set_detail(resp.ok() ? "agent returned no result" : std::string(resp.status().message()));
-    }
-    results.emplace_back(g.host, r);
-  }
+void RunExecutor::BeforeGates() {
+  const std::vector<PlannedGate>& gates = plan_.gates.before;
+  const std::vector<v1::ProbeResult> results = gates_.RunAll(gates, report_.run_id());
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [host, r] : results) {
-    Emit(host, r.target(), "final-health",
-         absl::StrCat("final check ", r.name(), ": ", r.healthy() ? "healthy" : "UNHEALTHY", " (", r.detail(), ", ",
+  for (size_t i = 0; i < gates.size(); ++i) {
+    const v1::ProbeResult& r = results[i];
+    Emit(gates[i].where, r.target(), "pre-flight",
+         absl::StrCat("pre-flight gate ", gates[i].name, ": ", r.healthy() ? "passed" : "FAILING", " (", r.detail(), ")"),
+         r.healthy() ? v1::SEVERITY_OK : plan_.gates.refuse_on_failure ? v1::SEVERITY_ERROR : v1::SEVERITY_WARN);
+    *report_.add_gates_before() = ToGateResult(gates[i], r);
+  }
+}
+
+bool RunExecutor::RefuseForGates() {
+  const std::vector<v1::GateResult> before(report_.gates_before().begin(), report_.gates_before().end());
+  const std::string why = RefusalReason(plan_.gates, before);
+  if (why.empty()) return false;
+  report_.add_errors(why);
+  ReleaseReserved();
+  Refuse(why);
+  return true;
+}
+
+void RunExecutor::RecordForce() {
+  const std::vector<v1::GateResult> before(report_.gates_before().begin(), report_.gates_before().end());
+  const std::vector<std::string> failing = FailingGates(before);
+  if (!plan_.options.execute || !plan_.gates.require_healthy || !plan_.gates.force || failing.empty()) return;
+  report_.set_forced(true);
+  for (const auto& g : before)
+    if (!g.passed()) report_.add_forced_failing_gates(g.name());
+  // The emit callback writes it to the coordinator's log: the audit of who started what anyway.
+  Emit("", "", "pre-flight",
+       absl::StrCat("--force: starting although --require-healthy found ", failing.size(), " failing pre-flight gate(s): ",
+                    absl::StrJoin(failing, "; ")),
+       v1::SEVERITY_WARN);
+}
+
+void RunExecutor::Trip(const PlannedGate& gate, const v1::ProbeResult& r) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (report_.has_stop_condition()) return;  // the first trip is the story
+    v1::GateTrip* t = report_.mutable_stop_condition();
+    t->set_name(gate.name);
+    t->set_where(gate.where);
+    t->set_tripped_at_unix_us(r.finished_at_unix_us() > 0 ? r.finished_at_unix_us() : clock_->NowUnixUs());
+    t->set_message(r.detail());
+    uint32_t started = 0;
+    for (const auto& st : report_.steps()) started += st.status() != v1::STEP_NOT_RUN;
+    t->set_steps_started(started);
+  }
+  const std::string why = absl::StrCat("stop condition ", gate.name, " on ", gate.where, " tripped: ", r.detail());
+  Emit(gate.where, r.target(), "stop-condition", why, v1::SEVERITY_ERROR);
+  RequestStop(why);
+}
+
+bool RunExecutor::CheckStopConditions() {
+  const std::vector<PlannedGate>& gates = plan_.gates.during;
+  if (gates.empty()) return false;
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (!stop_why_.empty()) return false;  // already stopping: nothing more to look for
+  }
+  const std::vector<v1::ProbeResult> results = gates_.RunAll(gates, report_.run_id());
+  for (size_t i = 0; i < gates.size(); ++i) {
+    if (results[i].healthy()) continue;
+    Trip(gates[i], results[i]);
+    return true;
+  }
+  return false;
+}
+
+void RunExecutor::WatchStopConditions() {
+  std::unique_lock<std::mutex> lock(watch_mu_);
+  while (!watch_cv_.wait_for(lock, plan_.gates.watch_interval, [this] { return watch_over_; })) {
+    lock.unlock();
+    const bool tripped = CheckStopConditions();
+    lock.lock();
+    if (tripped) return;
+  }
+}
+
+void RunExecutor::StopWatching(std::thread* watcher) {
+  if (!watcher->joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    watch_over_ = true;
+  }
+  watch_cv_.notify_all();
+  watcher->join();
+}
+
+void RunExecutor::AfterGates() {
+  const std::vector<PlannedGate>& gates = plan_.gates.after;
+  std::vector<v1::ProbeResult> results(gates.size());
+  std::vector<PlannedGate> reachable;
+  std::vector<size_t> index;
+  for (size_t i = 0; i < gates.size(); ++i) {
+    const bool lost = !gates[i].on_coordinator && clients_.count(gates[i].where) && SkipLostHost(gates[i].where, "final-health");
+    if (lost) {
+      results[i] = FailedGateProbe(gates[i], "host " + gates[i].where + " was lost during the run");
+      continue;
+    }
+    reachable.push_back(gates[i]);
+    index.push_back(i);
+  }
+  const std::vector<v1::ProbeResult> ran = gates_.RunAll(reachable, report_.run_id());
+  for (size_t j = 0; j < ran.size(); ++j) results[index[j]] = ran[j];
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < gates.size(); ++i) {
+    v1::ProbeResult& r = results[i];
+    Emit(r.host(), r.target(), "final-health",
+         absl::StrCat("final check ", gates[i].name, ": ", r.healthy() ? "healthy" : "UNHEALTHY", " (", r.detail(), ", ",
                       r.attempts(), " attempt(s))"),
          r.healthy() ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
     if (!r.healthy()) {
       any_failed_ = true;
-      if (first_failure_.empty()) first_failure_ = absl::StrCat("final health check ", r.name(), " failed: ", r.detail());
+      if (first_failure_.empty()) first_failure_ = absl::StrCat("final health check ", gates[i].name, " failed: ", r.detail());
     }
+    *report_.add_gates_after() = ToGateResult(gates[i], r);
     *report_.add_health() = std::move(r);
   }
 }
@@ -545,6 +633,8 @@ void RunExecutor::Begin(const std::string& run_id) {
   report_.set_started_at_unix_us(clock_->NowUnixUs());
   report_.set_max_parallel(plan_.options.max_parallel);
   report_.set_outcome(v1::RUN_RUNNING);
+  report_.set_require_healthy(plan_.gates.require_healthy);
+  for (const auto& g : plan_.gates.during) report_.add_stop_conditions(g.name);
   for (const auto& s : plan_.steps) {
     v1::StepRecord r = ToStepRecord(s);
     r.set_status(v1::STEP_NOT_RUN);
@@ -584,26 +674,35 @@ void RunExecutor::Conclude(bool preflight_ok) {
   Emit("", "", "", report_.summary(), report_.outcome() == v1::RUN_SUCCEEDED ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
 }
 
+void RunExecutor::Refuse(const std::string& why) {
+  report_.set_outcome(v1::RUN_REFUSED);
+  report_.set_summary(absl::StrCat("refused before any change: ", why,
+                                   report_.errors_size() > 1 ? absl::StrCat(" (and ", report_.errors_size() - 1, " more)") : ""));
+  for (const auto& st : report_.initial_state()) *report_.add_final_state() = st;
+  report_.set_finished_at_unix_us(clock_->NowUnixUs());
+  Emit("", "", "", report_.summary(), v1::SEVERITY_ERROR);
+}
+
 v1::Report RunExecutor::Run(const std::string& run_id) {
   Begin(run_id);
-
+  BeforeGates();
   const bool preflight_ok = Preflight();
   if (!preflight_ok && plan_.options.execute) {
-    report_.set_outcome(v1::RUN_REFUSED);
-    report_.set_summary(absl::StrCat("refused before any change: ", report_.errors(0),
-                                     report_.errors_size() > 1 ? absl::StrCat(" (and ", report_.errors_size() - 1, " more)") : ""));
-    for (const auto& st : report_.initial_state()) *report_.add_final_state() = st;
-    report_.set_finished_at_unix_us(clock_->NowUnixUs());
-    Emit("", "", "", report_.summary(), v1::SEVERITY_ERROR);
+    Refuse(report_.errors(0));
     return report_;
   }
+  if (RefuseForGates()) return report_;
+  RecordForce();
 
-  std::thread keeper;
+  std::thread keeper, watcher;
   if (plan_.options.execute) keeper = std::thread([this] { LeaseKeeper(); });
+  if (!plan_.gates.during.empty()) watcher = std::thread([this] { WatchStopConditions(); });
   for (size_t i = 0; i < plan_.steps.size(); ++i) {
     if (stopped_ || !StopReason().empty()) break;
+    if (i > 0 && CheckStopConditions()) break;  // a safe point: between two steps
     RunStep(i);
   }
+  StopWatching(&watcher);
   const std::string stop_why = StopReason();
   if (!stop_why.empty())
     Emit("", "", "", stop_why + ": stopping here and restoring what the run changed", v1::SEVERITY_WARN);
@@ -614,7 +713,7 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
         s.set_reason(stop_why.empty() ? "not run: the run stopped after a failed step" : "not run: " + stop_why);
   }
   if (plan_.options.execute) Recover();
-  FinalHealth();
+  AfterGates();
   FinalState();
   if (plan_.options.execute) {
     {

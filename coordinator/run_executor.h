@@ -9,8 +9,10 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "coordinator/config.h"
+#include "coordinator/gate_runner.h"
 #include "coordinator/planner.h"
 #include "failover/agent_client.h"
 #include "failover/clock.h"
@@ -69,7 +71,24 @@ class RunExecutor {
   // Sends `step` (as planned) to one host and records its answers.
   HostStepResult RunOnHost(const PlannedStep& step, const std::string& host);
   void Recover();
-  void FinalHealth();
+  // Gates (gate_plan.h): the state before the first step, the stop conditions while the steps
+  // run, the state after the last step and the recovery.
+  void BeforeGates();
+  // RUN_REFUSED when --require-healthy meets a failing pre-flight gate (nothing changed); true then.
+  bool RefuseForGates();
+  // --force over failing pre-flight gates: recorded in the report and the coordinator's log.
+  void RecordForce();
+  // Checks every stop condition once; on the first failing one records the trip and asks the run
+  // to stop (RequestStop: the abort's safe point and restore). True when one tripped.
+  bool CheckStopConditions();
+  void Trip(const PlannedGate& gate, const v1::ProbeResult& r);
+  void WatchStopConditions();
+  void StopWatching(std::thread* watcher);
+  void AfterGates();
+  // Gives back every host reserved at preflight (a refused run holds nothing).
+  void ReleaseReserved();
+  // The refused run's report: summary, final state = initial state, last event.
+  void Refuse(const std::string& why);
   void FinalState();
   void ReleaseHosts();
   void LeaseKeeper();
@@ -81,6 +100,7 @@ class RunExecutor {
   std::map<std::string, AgentClient*> clients_;
   ProbeRunner* health_;
   Clock* clock_;
+  GateRunner gates_;
   EmitFn emit_;
   SnapshotFn snapshot_;
 
@@ -106,6 +126,10 @@ class RunExecutor {
   std::string stop_why_;  // guarded by stop_mu_; "" = no stop requested
   bool any_failed_ = false;
   std::string first_failure_;
+
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool watch_over_ = false;  // guarded by watch_mu_
 
   std::mutex lease_mu_;
   std::condition_variable lease_cv_;

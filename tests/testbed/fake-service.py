@@ -16,6 +16,8 @@ tests can flip them without restarting:
   NAME.start-delay-ms  sleep that many ms before binding
   NAME.health-status   /health answers this HTTP status
   NAME.health-hang     /health never answers (until the client goes away)
+  NAME.unhealthy-until-restart  /health answers 503 while this file is newer than the
+                       process (written after it started): a restart heals it
   NAME.crash-after-ready  exit 1 about 300 ms after READY=1 (a crash loop after start
                        when the unit has Restart=on-failure)
 
@@ -34,6 +36,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+STARTED_AT = time.time()
 HANG_LIMIT_S = 600  # a hung /health thread gives up eventually anyway
 
 
@@ -69,6 +72,13 @@ class Control:
     def exists(self, suffix):
         p = self.path(suffix)
         return p is not None and os.path.exists(p)
+
+    def newer_than(self, suffix, t):
+        p = self.path(suffix)
+        try:
+            return p is not None and os.path.getmtime(p) >= t
+        except OSError:
+            return False
 
     def number(self, suffix):
         p = self.path(suffix)
@@ -136,6 +146,8 @@ def make_handler(name, control, token):
                     self.hang_until_client_leaves()
                     return
                 status = control.number("health-status") or 200
+                if control.newer_than("unhealthy-until-restart", STARTED_AT):
+                    status = 503
                 body = {"status": "ok" if 200 <= status < 300 else "error",
                         "name": name, "pid": os.getpid()}
                 self.send_body(status, json.dumps(body) + "\n", "application/json")

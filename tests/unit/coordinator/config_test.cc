@@ -332,6 +332,92 @@ TEST(ConfigSeed, TheCallersTokenIsRedactedOnceAccepted) {
   const std::string text = Redact("GET http://10.77.0.1/health with Bearer " + token + " failed");
   EXPECT_EQ(text.find(token), std::string::npos) << text;
   EXPECT_NE(text.find("[REDACTED]"), std::string::npos) << text;
+
+const char kGateBase[] = R"(hosts:
+  api: {agent: "127.0.0.1:7700", units: [sls-api.service]}
+services:
+  - name: sls-api
+)";
+
+TEST(ConfigGates, ParsesGatesStopConditionsAndTheirDefaults) {
+  const std::string yaml = std::string("defaults: {require_healthy: true, stop_condition_interval_ms: 250}\n") +
+                           kGateBase + R"(gates:
+  - name: api-up
+    on: coordinator
+    probe: {http: {url: "http://127.0.0.1:8080/health"}, timeout_ms: 300}
+  - name: api-port
+    on: api
+    probe: {name: port, tcp: {host: 127.0.0.1, port: 8080}}
+stop_conditions:
+  - {name: worker-ok, on: api, probe: {unit: {unit: sls-api.service}}}
+insecure_plaintext: true
+)";
+  auto c = ParseConfig(yaml, "sls.yaml", {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->gates.size(), 2u);
+  EXPECT_EQ(c->gates[0].on, kGateOnCoordinator);
+  EXPECT_EQ(c->gates[0].probe.name(), "api-up") << "the probe's name defaults to the gate's";
+  EXPECT_EQ(c->gates[0].probe.timeout_ms(), 300u);
+  EXPECT_EQ(c->gates[1].on, "api");
+  EXPECT_EQ(c->gates[1].probe.name(), "port");
+  ASSERT_EQ(c->stop_conditions.size(), 1u);
+  EXPECT_EQ(c->stop_conditions[0].probe.unit().unit(), "sls-api.service");
+  EXPECT_TRUE(c->defaults.require_healthy);
+  EXPECT_EQ(c->defaults.stop_condition_interval_ms, 250u);
+}
+
+TEST(ConfigGates, ErrorsNameTheFileLineAndField) {
+  struct Case {
+    std::string tail, want;
+  } cases[] = {
+      {"gates:\n  - {name: g, on: nowhere, probe: {tcp: {host: h, port: 1}}}\n", "sls.yaml:6: gates[0].on: unknown host"},
+      {"gates:\n  - {name: g, probe: {tcp: {host: h, port: 1}}}\n", "gates[0].on: missing"},
+      {"gates:\n  - {name: g, on: api}\n", "gates[0].probe: missing"},
+      {"gates:\n  - {name: g, on: api, probe: {tcp: {host: h}}}\n", "gates[0].probe.tcp: needs host and port"},
+      {"gates:\n  - {name: g, on: coordinator, probe: {unit: {unit: a.service}}}\n", "use on: HOST"},
+      {"stop_conditions:\n  - {name: s, on: api, probe: {tcp: {host: h, port: 1}}}\n  - {name: s, on: api, probe: "
+       "{tcp: {host: h, port: 2}}}\n",
+       "stop_conditions[1].name: duplicate name \"s\""},
+      {"gates: {name: g}\n", "gates: must be a list"},
+  };
+  for (const auto& c : cases) {
+    auto cfg = ParseConfig(std::string(kGateBase) + c.tail + "insecure_plaintext: true\n", "sls.yaml", {});
+    ASSERT_FALSE(cfg.ok()) << c.tail;
+    EXPECT_NE(cfg.status().message().find(c.want), std::string::npos) << cfg.status();
+  }
+  auto bad = ParseConfig(std::string("defaults: {stop_condition_interval_ms: 10}\n") + kGateBase +
+                             "insecure_plaintext: true\n",
+                         "sls.yaml", {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("sls.yaml:1: defaults.stop_condition_interval_ms: must be at least 100"),
+            std::string::npos)
+      << bad.status();
+}
+
+TEST(ConfigGates, ARequestConfigMayRunGatesOnlyOnItsHosts) {
+  for (const char* key : {"gates", "stop_conditions"}) {
+    const std::string tail = std::string(key) +
+                             ":\n  - {name: peek, on: coordinator, probe: {http: {url: \"http://169.254.169.254/\"}}}\n";
+    auto c = ParseConfig(kGateBase + tail, "req.yaml", {}, ConfigSource::kRequest);
+    ASSERT_FALSE(c.ok()) << key;
+    EXPECT_NE(c.status().message().find(absl::StrCat("req.yaml:6: ", key, "[0].on: a config sent with a request may "
+                                                     "run gates only on its hosts")),
+              std::string::npos)
+        << c.status();
+  }
+  auto ok = ParseConfig(std::string(kGateBase) + "gates:\n  - {name: port, on: api, probe: {tcp: {host: h, port: 1}}}\n",
+                        "req.yaml", {}, ConfigSource::kRequest);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  // The coordinator's own coordinator-side gates still apply to a request's run; its host gates do not.
+  Config own;
+  own.gates = {{"api-up", kGateOnCoordinator, {}}, {"own-host-gate", "api", {}}};
+  own.stop_conditions = {{"alert", kGateOnCoordinator, {}}};
+  OverlayCoordinatorSettings(own, &*ok);
+  ASSERT_EQ(ok->gates.size(), 2u);
+  EXPECT_EQ(ok->gates[0].name, "port");
+  EXPECT_EQ(ok->gates[1].name, "api-up");
+  ASSERT_EQ(ok->stop_conditions.size(), 1u);
+  EXPECT_EQ(ok->stop_conditions[0].name, "alert");
 }
 
 }  // namespace

@@ -163,5 +163,17 @@ TEST(ReportHtmlInChromium, DrawsTheTimelineBarsInTheBarColours) {
       shot, keep, std::filesystem::copy_options::overwrite_existing);
 }
 
+TEST(ReportHtml, MatchesTheGoldenFileForARunWithGates) {
+  testing::ExpectMatchesGolden("sample-gates-report.html", RenderHtml(testing::SampleReportWithGates()));
+}
+
+TEST(ReportHtml, ShowsTheGatesTableWithPassedAndFailedMarked) {
+  const std::string html = RenderHtml(testing::SampleReportWithGates());
+  EXPECT_NE(html.find("<h2>Gates (before → after)</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<td>monitor-guard</td><td>panel</td><td class=\"bad\">FAILED</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td>api-port</td><td>api</td><td class=\"good\">PASSED</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("FORCED: started with --force"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace failover::coordinator

@@ -67,5 +67,29 @@ TEST(ReportJunit, CarriesTheRecoveryMetricsAsSuiteProperties) {
             std::string::npos);
 }
 
+TEST(ReportJunit, MatchesTheGoldenFileForARunWithGates) {
+  testing::ExpectMatchesGolden("sample-gates-report.junit.xml", RenderJunit(testing::SampleReportWithGates()));
+}
+
+TEST(ReportJunit, HasOneTestcasePerGateEvaluationAndStopCondition) {
+  const std::string xml = RenderJunit(testing::SampleReportWithGates());
+  ExpectWellFormedXml(xml, "gates.junit.xml");
+  // 6 as before + 3 gates before + 3 after + 2 stop conditions. Failures: the 3 of the sample, 2
+  // gates failing before a --require-healthy run, 1 failing after, the tripped stop condition.
+  EXPECT_NE(xml.find("tests=\"14\" failures=\"7\" errors=\"0\" skipped=\"1\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<testcase classname=\"failover.gate.before\" name=\"api-port@api\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<testcase classname=\"failover.gate.after\" name=\"monitor-guard@panel\""), std::string::npos);
+  EXPECT_NE(xml.find("<failure message=\"stop condition worker-ok on cerebro tripped at"), std::string::npos) << xml;
+}
+
+TEST(ReportJunit, AGateFailingBeforeARunThatDidNotRequireHealthIsTheStateBeforeNotAFailure) {
+  v1::Report r = testing::SampleReportWithGates();
+  r.set_require_healthy(false);
+  r.set_forced(false);
+  const std::string xml = RenderJunit(r);
+  EXPECT_NE(xml.find("tests=\"14\" failures=\"5\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("failing before the run (the state before; the run went ahead)"), std::string::npos) << xml;
+}
+
 }  // namespace
 }  // namespace failover::coordinator

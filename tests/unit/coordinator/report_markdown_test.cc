@@ -46,5 +46,21 @@ TEST(ReportMarkdown, RedactsSecrets) {
   EXPECT_EQ(RenderMarkdown(r).find("md-secret-token"), std::string::npos);
 }
 
+TEST(ReportMarkdown, MatchesTheGoldenFileForARunWithGates) {
+  testing::ExpectMatchesGolden("sample-gates-report.md", RenderMarkdown(testing::SampleReportWithGates()));
+}
+
+TEST(ReportMarkdown, ShowsEachGateBeforeAndAfterTheForcedStartAndTheTrippedStopCondition) {
+  const std::string md = RenderMarkdown(testing::SampleReportWithGates());
+  EXPECT_NE(md.find("## Gates (before → after)"), std::string::npos);
+  EXPECT_NE(md.find("| Phase | Gate | Where | Result | Latency | Attempts | Target | Message |"), std::string::npos);
+  EXPECT_NE(md.find("| before | api-port | api | FAILED | 1.500 s | 1 | 127.0.0.1:8080 | connection refused |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| after | api-port | api | PASSED |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| Forced | yes: health-check, api-port |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| Stopped | stop condition worker-ok on cerebro tripped at"), std::string::npos) << md;
+}
+
 }  // namespace
 }  // namespace failover::coordinator

@@ -113,6 +113,54 @@ inline v1::Report SampleReport() {
   return r;
 }
 
+inline v1::GateResult* AddGate(google::protobuf::RepeatedPtrField<v1::GateResult>* gates, v1::GatePhase phase,
+                               const std::string& name, const std::string& where, const std::string& target,
+                               bool passed, int64_t finished, const std::string& message) {
+  v1::GateResult* g = gates->Add();
+  g->set_name(name);
+  g->set_where(where);
+  g->set_target(target);
+  g->set_kind(where == "coordinator" ? "http" : "tcp");
+  g->set_passed(passed);
+  g->set_latency_us(passed ? 2 * kMs : 1500 * kMs);
+  g->set_attempts(1);
+  g->set_message(message);
+  g->set_finished_at_unix_us(finished);
+  g->set_phase(phase);
+  return g;
+}
+
+// The sample run with the checklist as gates: --require-healthy --force over two failing
+// pre-flight gates, both passing after, and the stop condition worker-ok that tripped.
+inline v1::Report SampleReportWithGates() {
+  v1::Report r = SampleReport();
+  r.set_require_healthy(true);
+  r.set_forced(true);
+  r.add_forced_failing_gates("health-check");
+  r.add_forced_failing_gates("api-port");
+  AddGate(r.mutable_gates_before(), v1::GATE_PHASE_BEFORE, "health-check", "coordinator",
+          "http://10.77.0.11:8080/health", false, kT0 + 50 * kMs, "HTTP 503 (expected 200)");
+  AddGate(r.mutable_gates_before(), v1::GATE_PHASE_BEFORE, "api-port", "api", "127.0.0.1:8080", false, kT0 + 60 * kMs,
+          "connection refused");
+  AddGate(r.mutable_gates_before(), v1::GATE_PHASE_BEFORE, "monitor-guard", "panel", "sls-monitor.timer", true,
+          kT0 + 70 * kMs, "active, last result success");
+  AddGate(r.mutable_gates_after(), v1::GATE_PHASE_AFTER, "health-check", "coordinator", "http://10.77.0.11:8080/health",
+          true, kT0 + 4500 * kMs, "HTTP 200");
+  AddGate(r.mutable_gates_after(), v1::GATE_PHASE_AFTER, "api-port", "api", "127.0.0.1:8080", true, kT0 + 4510 * kMs,
+          "connected");
+  AddGate(r.mutable_gates_after(), v1::GATE_PHASE_AFTER, "monitor-guard", "panel", "sls-monitor.timer", false,
+          kT0 + 4520 * kMs, "sls-monitor.service result exit-code");
+  r.add_stop_conditions("worker-ok");
+  r.add_stop_conditions("alert-free");
+  v1::GateTrip* t = r.mutable_stop_condition();
+  t->set_name("worker-ok");
+  t->set_where("cerebro");
+  t->set_tripped_at_unix_us(kT0 + 3300 * kMs);
+  t->set_message("HTTP 500 (expected 200)");
+  t->set_steps_started(2);
+  return r;
+}
+
 }  // namespace failover::coordinator::testing
 
 #include <sys/wait.h>

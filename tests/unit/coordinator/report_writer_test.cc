@@ -155,5 +155,40 @@ TEST(ReportWriter, AFailedWriteRemovesTheFilesItAlreadyWroteAndLeavesNoTmp) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ReportWriter, TextShowsTheGatesBeforeAndAfterAndWhyTheRunStopped) {
+  v1::Report r = Sample();
+  r.set_forced(true);
+  r.add_forced_failing_gates("api-port");
+  v1::GateResult* g = r.add_gates_before();
+  g->set_name("api-port");
+  g->set_where("api");
+  g->set_target("127.0.0.1:8080");
+  g->set_message("connection refused");
+  g->set_attempts(1);
+  *r.add_gates_after() = *g;
+  r.mutable_gates_after(0)->set_passed(true);
+  r.mutable_gates_after(0)->set_message("connected");
+  r.add_stop_conditions("worker-ok");
+  r.mutable_stop_condition()->set_name("worker-ok");
+  r.mutable_stop_condition()->set_where("cerebro");
+  r.mutable_stop_condition()->set_message("HTTP 500 (expected 200)");
+  const std::string t = RenderText(r);
+  const size_t gates = t.find("== Gates (before → after) =="), final_state = t.find("== Final state ==");
+  ASSERT_NE(gates, std::string::npos) << t;
+  EXPECT_LT(t.find("== Health results =="), gates);
+  EXPECT_LT(gates, final_state);
+  EXPECT_NE(t.find("forced:    yes (--force over failing pre-flight gates: api-port)"), std::string::npos) << t;
+  EXPECT_NE(t.find("stopped:   stop condition worker-ok on cerebro tripped at"), std::string::npos) << t;
+  EXPECT_NE(t.find("before  api-port             api          FAILED "), std::string::npos) << t;
+  EXPECT_NE(t.find("after   api-port             api          PASSED "), std::string::npos) << t;
+  EXPECT_NE(t.find("127.0.0.1:8080: connection refused"), std::string::npos) << t;
+  EXPECT_NE(t.find("stop conditions watched: worker-ok"), std::string::npos) << t;
+  // JSON twin: the new fields by their proto names.
+  const std::string j = RenderJson(r);
+  for (const char* field : {"\"gates_before\"", "\"gates_after\"", "\"forced\": true", "\"stop_condition\"",
+                            "\"forced_failing_gates\""})
+    EXPECT_NE(j.find(field), std::string::npos) << field;
+}
+
 }  // namespace
 }  // namespace failover::coordinator

@@ -1,5 +1,8 @@
 #include "coordinator/run_executor.h"
 
+#include <atomic>
+#include <thread>
+
 #include "coordinator/fake_agent.h"
 #include "coordinator/sls_test_config.h"
 #include "gtest/gtest.h"
@@ -341,6 +344,170 @@ TEST_F(RunExecutorTest, ALostHostThatAnswersAgainIsAskedForItsFinalStateAndOwnRe
   EXPECT_TRUE(panel_final) << "panel answered again and its final state is in the report";
   for (const auto& e : r.errors()) EXPECT_EQ(e.find("is not asked again"), std::string::npos) << e;
   for (const auto& s : r.steps()) EXPECT_EQ(s.reason().find("restores stopped units within the lease"), std::string::npos);
+}
+
+// Gates (gate_plan.h): before, during (stop conditions) and after a run.
+class RunExecutorGatesTest : public RunExecutorTest {
+ protected:
+  RunExecutorGatesTest() {
+    v1::ProbeSpec p;
+    p.mutable_tcp()->set_host("127.0.0.1");
+    p.mutable_tcp()->set_port(8080);
+    p.set_name("api-port");
+    config_.gates.push_back({"api-port", "api", p});
+    p.set_name("worker-ok");
+    config_.stop_conditions.push_back({"worker-ok", "cerebro", p});
+    config_.defaults.stop_condition_interval_ms = 60000;  // the between-steps check decides in these tests
+  }
+  RunOptions RequireHealthy(bool force) {
+    RunOptions o = Execute();
+    o.require_healthy = true;
+    o.force = force;
+    return o;
+  }
+  bool AnyEventHas(const std::string& text) const {
+    for (const auto& e : events_)
+      if (e.message().find(text) != std::string::npos) return true;
+    return false;
+  }
+};
+
+TEST_F(RunExecutorGatesTest, AGateFailingBeforeAndPassingAfterIsReportedAsBothAndTheIncidentRunGoesAhead) {
+  agents_["api"]->probes().Set("api-port", false);
+  on_event_ = [this](const v1::RunEvent& e) {
+    if (e.message().rfind("step 1/", 0) == 0) agents_["api"]->probes().Set("api-port", true);
+  };
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  ASSERT_EQ(r.gates_before_size(), 1);
+  ASSERT_EQ(r.gates_after_size(), 1);
+  EXPECT_FALSE(r.gates_before(0).passed());
+  EXPECT_EQ(r.gates_before(0).where(), "api");
+  EXPECT_EQ(r.gates_before(0).phase(), v1::GATE_PHASE_BEFORE);
+  EXPECT_TRUE(r.gates_after(0).passed());
+  EXPECT_EQ(r.gates_after(0).phase(), v1::GATE_PHASE_AFTER);
+  EXPECT_FALSE(r.forced());
+  EXPECT_TRUE(AnyEventHas("pre-flight gate api-port: FAILING"));
+}
+
+TEST_F(RunExecutorGatesTest, RequireHealthyRefusesAnExecuteBeforeAnyChangeNamingTheFailingGate) {
+  agents_["api"]->probes().Set("api-port", false);
+  v1::Report r = Run(RequireHealthy(false));
+  EXPECT_EQ(r.outcome(), v1::RUN_REFUSED);
+  EXPECT_NE(r.summary().find("refused before any change: --require-healthy: 1 pre-flight gate(s) failing: api-port on "
+                             "api: HTTP 503"),
+            std::string::npos)
+      << r.summary();
+  EXPECT_EQ(r.operations_size(), 0);
+  EXPECT_TRUE(order_.empty()) << "no systemd job anywhere";
+  for (const auto& s : r.steps()) EXPECT_EQ(s.status(), v1::STEP_NOT_RUN);
+  EXPECT_TRUE(r.require_healthy());
+  EXPECT_EQ(r.final_state_size(), r.initial_state_size());
+  // The hosts reserved at preflight were given back: another run may take them at once.
+  v1::GetStateRequest probe_lease;
+  probe_lease.set_run_id("run-2");
+  probe_lease.set_reserve_lease_ms(1000);
+  for (auto& [h, a] : agents_) EXPECT_TRUE(a->GetState(probe_lease).ok()) << h;
+}
+
+TEST_F(RunExecutorGatesTest, RequireHealthyLetsAHealthyOrADryRunGo) {
+  EXPECT_EQ(Run(RequireHealthy(false)).outcome(), v1::RUN_SUCCEEDED);
+  agents_["api"]->probes().Set("api-port", false);
+  RunOptions dry = RequireHealthy(false);
+  dry.execute = false;
+  v1::Report r = Run(dry);
+  EXPECT_NE(r.outcome(), v1::RUN_REFUSED) << "a dry run changes nothing: it reports the gate, it is not refused";
+  ASSERT_EQ(r.gates_before_size(), 1);
+  EXPECT_FALSE(r.gates_before(0).passed());
+}
+
+TEST_F(RunExecutorGatesTest, ForceGoesAheadOverAFailingGateAndTheReportAndLogRecordIt) {
+  agents_["api"]->probes().Set("api-port", false);
+  on_event_ = [this](const v1::RunEvent& e) {
+    if (e.message().rfind("step 1/", 0) == 0) agents_["api"]->probes().Set("api-port", true);
+  };
+  v1::Report r = Run(RequireHealthy(true));
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_TRUE(r.forced());
+  EXPECT_EQ(std::vector<std::string>(r.forced_failing_gates().begin(), r.forced_failing_gates().end()),
+            std::vector<std::string>{"api-port"});
+  EXPECT_TRUE(AnyEventHas("--force: starting although --require-healthy found 1 failing pre-flight gate(s): api-port"));
+}
+
+TEST_F(RunExecutorGatesTest, AStopConditionThatTripsStopsBeforeTheNextStepAndRestores) {
+  on_event_ = [this](const v1::RunEvent& e) {
+    if (e.message().rfind("step 1/", 0) == 0) agents_["cerebro"]->probes().Set("worker-ok", false);
+  };
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_ABORTED);
+  EXPECT_EQ(r.summary().rfind("ABORTED: stop condition worker-ok on cerebro tripped: HTTP 503", 0), 0u) << r.summary();
+  ASSERT_TRUE(r.has_stop_condition());
+  EXPECT_EQ(r.stop_condition().name(), "worker-ok");
+  EXPECT_EQ(r.stop_condition().where(), "cerebro");
+  EXPECT_EQ(r.stop_condition().steps_started(), 1u);
+  EXPECT_EQ(r.steps(0).status(), v1::STEP_SUCCEEDED);
+  for (int i = 1; i < r.steps_size(); ++i) EXPECT_EQ(r.steps(i).status(), v1::STEP_NOT_RUN) << i;
+  EXPECT_EQ(std::vector<std::string>(r.stop_conditions().begin(), r.stop_conditions().end()),
+            std::vector<std::string>{"worker-ok"});
+  for (const auto& [h, a] : agents_)
+    for (const auto& u : config_.FindHost(h)->units)
+      EXPECT_EQ(a->systemd().GetUnitState(u)->active_state(), "active") << h << " " << u;
+}
+
+// The coordinator's probe runner, telling when it has answered "unhealthy" once.
+class SignallingProbes : public FakeProbes {
+ public:
+  v1::ProbeResult Run(const v1::ProbeSpec& spec) override {
+    v1::ProbeResult r = FakeProbes::Run(spec);
+    if (!r.healthy()) failed_once = true;
+    return r;
+  }
+  std::atomic<bool> failed_once{false};
+};
+
+TEST_F(RunExecutorGatesTest, TheWatcherChecksTheStopConditionsWhileAStepRuns) {
+  config_.stop_conditions = {{"alert", kGateOnCoordinator, {}}};
+  config_.stop_conditions[0].probe.set_name("alert");
+  config_.defaults.stop_condition_interval_ms = 100;
+  auto plan = BuildPlan(config_, Execute());
+  ASSERT_TRUE(plan.ok());
+  std::map<std::string, AgentClient*> clients;
+  for (auto& [h, a] : agents_) clients[h] = a.get();
+  SignallingProbes coordinator_probes;
+  bool seen_during_step = false;
+  RunExecutor ex(config_, *plan, clients, &coordinator_probes, &clock_,
+                 [&](v1::RunEvent e) {
+                   if (e.message().rfind("step 1/", 0) != 0) return;
+                   // Step 1 waits here; only the background watcher can look at the condition now.
+                   coordinator_probes.Set("alert", false);
+                   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+                   while (!coordinator_probes.failed_once && std::chrono::steady_clock::now() < until)
+                     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                   seen_during_step = coordinator_probes.failed_once;
+                 },
+                 nullptr);
+  v1::Report r = ex.Run("run-watch");
+  EXPECT_TRUE(seen_during_step) << "the watcher looked within its interval while step 1 ran";
+  EXPECT_EQ(r.outcome(), v1::RUN_ABORTED) << r.summary();
+  EXPECT_EQ(r.stop_condition().name(), "alert");
+  EXPECT_EQ(r.stop_condition().where(), "coordinator");
+  EXPECT_EQ(r.steps(0).status(), v1::STEP_SUCCEEDED) << "the step in flight finishes";
+  EXPECT_EQ(r.steps(1).status(), v1::STEP_NOT_RUN);
+}
+
+TEST_F(RunExecutorGatesTest, TheHealthCheckIsTheCoordinatorsGateNamedHealthCheckAndAnUnreachableHostFailsItsGate) {
+  config_.health_check.enabled = true;
+  config_.health_check.url = "http://x/health";
+  RunOptions dry;
+  agents_["api"]->unreachable = true;
+  v1::Report r = Run(dry);
+  ASSERT_EQ(r.gates_before_size(), 2);
+  EXPECT_EQ(r.gates_before(0).name(), kHealthCheckGate);
+  EXPECT_EQ(r.gates_before(0).where(), "coordinator");
+  EXPECT_TRUE(r.gates_before(0).passed());
+  EXPECT_FALSE(r.gates_before(1).passed());
+  EXPECT_NE(r.gates_before(1).message().find("agent on host api did not run the probe"), std::string::npos)
+      << r.gates_before(1).message();
 }
 
 }  // namespace
