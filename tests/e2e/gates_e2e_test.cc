@@ -18,6 +18,7 @@
 #include "common/probe_runner.h"
 #include "failover/tls.h"
 #include "failover/v1/agent.grpc.pb.h"
+#include "failover/v1/coordinator.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "harness.h"
