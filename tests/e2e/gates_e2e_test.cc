@@ -65,6 +65,12 @@ void Stop(pid_t* pid) {
   *pid = -1;
 }
 
+// Stops a started process by its PID when the scope ends (also on a failed ASSERT).
+struct StopOnExit {
+  pid_t* pid;
+  ~StopOnExit() { Stop(pid); }
+};
+
 // A GET from the test process (root namespace); "" when nothing answers.
 std::string Get(const std::string& url) {
   HttpFetch f = HttpFetchOnce(url, "", 1000, 1 << 20, true);
@@ -213,10 +219,10 @@ TEST_F(PrometheusGateE2E, PrometheusProbeFailsNamingAMalformedAnswer) {
                       "    self.send_response(200); self.end_headers(); self.wfile.write(b'<html>not prometheus</html>')\n"
                       "h.HTTPServer(('10.77.0.1', 19098), H).serve_forever()\n"},
                      log);
+  StopOnExit stop{&junk};
   ASSERT_GE(WaitForMs([] { return !Get("http://10.77.0.1:19098/").empty(); }, 10000), 0) << ReadFileOrEmpty(log);
   const std::string cfg = ConfigWithGuards("g-prom-junk", AlertGuard("http://10.77.0.1:19098", 1000));
   CmdResult h = coord.Ctl({"health", "-c", cfg, "--services", "sls-panel"});
-  Stop(&junk);
   EXPECT_EQ(h.rc, 1) << h.out << h.err;
   EXPECT_NE(h.out.find("prometheus http://10.77.0.1:19098: answer is not JSON"), std::string::npos) << h.out;
 }
@@ -251,7 +257,7 @@ class ResticGateE2E : public GatesE2E {
 TEST_F(ResticGateE2E, ResticProbePassesOnAFreshSnapshot) {
   ASSERT_EQ(Restic({"backup", "--host", "api", StateDir() + "/sls.yaml"}).rc, 0);
   CmdResult h = Health("g-restic-fresh", "{name: backup, restic: {repository: backups, max_age_ms: 3600000, host: api}, "
-                                         "timeout_ms: 20000}");
+                                         "timeout_ms: 10000, deadline_ms: 10000}");
   EXPECT_EQ(h.rc, 0) << h.out << h.err;
   EXPECT_NE(h.out.find("restic repository \"backups\": latest snapshot "), std::string::npos) << h.out;
 }
@@ -259,7 +265,7 @@ TEST_F(ResticGateE2E, ResticProbePassesOnAFreshSnapshot) {
 TEST_F(ResticGateE2E, ResticProbeFailsNamingAStaleSnapshotsTime) {
   ASSERT_EQ(Restic({"backup", "--host", "api", "--time", "2020-01-01 00:00:00", StateDir() + "/sls.yaml"}).rc, 0);
   CmdResult h = Health("g-restic-stale", "{name: backup, restic: {repository: backups, max_age_ms: 86400000}, "
-                                         "timeout_ms: 20000}");
+                                         "timeout_ms: 10000, deadline_ms: 10000}");
   EXPECT_EQ(h.rc, 1) << h.out << h.err;
   EXPECT_NE(h.out.find("restic repository \"backups\": latest snapshot 2020-01-01T00:00:00Z is "), std::string::npos)
       << h.out;
@@ -268,11 +274,11 @@ TEST_F(ResticGateE2E, ResticProbeFailsNamingAStaleSnapshotsTime) {
 
 TEST_F(ResticGateE2E, ResticProbeFailsClearlyOnAWrongPasswordAndAnEmptyRepository) {
   CmdResult empty = Health("g-restic-empty", "{name: backup, restic: {repository: backups, max_age_ms: 86400000}, "
-                                             "timeout_ms: 20000}");
+                                             "timeout_ms: 10000, deadline_ms: 10000}");
   EXPECT_EQ(empty.rc, 1) << empty.out << empty.err;
   EXPECT_NE(empty.out.find("restic repository \"backups\": no snapshot"), std::string::npos) << empty.out;
   CmdResult wrong = Health("g-restic-wrong", "{name: backup, restic: {repository: backups-wrong-password, "
-                                             "max_age_ms: 86400000}, timeout_ms: 20000}");
+                                             "max_age_ms: 86400000}, timeout_ms: 10000, deadline_ms: 10000}");
   EXPECT_EQ(wrong.rc, 1) << wrong.out << wrong.err;
   EXPECT_NE(wrong.out.find("restic repository \"backups-wrong-password\": restic failed (exit status 1): "),
             std::string::npos)
@@ -283,7 +289,7 @@ TEST_F(ResticGateE2E, ResticProbeFailsClearlyOnAWrongPasswordAndAnEmptyRepositor
 
 TEST_F(ResticGateE2E, ResticProbeNamingARepositoryTheAgentDoesNotDefineIsRefused) {
   CmdResult h = Health("g-restic-unknown", "{name: backup, restic: {repository: elsewhere, max_age_ms: 86400000}, "
-                                           "timeout_ms: 20000}");
+                                           "timeout_ms: 10000, deadline_ms: 10000}");
   EXPECT_EQ(h.rc, 1) << h.out << h.err;
   EXPECT_NE(h.out.find("restic repository \"elsewhere\" is not defined in this agent's config (restic_repositories)"),
             std::string::npos)
@@ -316,7 +322,8 @@ TEST_F(GatesE2E, HttpProbeFailsOnAnEndlessBodyWithinItsTimeoutNamingTheBound) {
   const std::string cfg = ConfigWithGuards("g-endless", PanelStatusGuard(5000));
   SetControl("panel", "sls-panel.health-endless");
   const auto t0 = SteadyClock::now();
-  CmdResult h = coord.Ctl({"health", "-c", cfg, "--services", "sls-panel", "--json"});
+  // sls-cerebro: the sweep's service probes stay off the panel's /health, which now streams too.
+  CmdResult h = coord.Ctl({"health", "-c", cfg, "--services", "sls-cerebro", "--json"});
   const int64_t ms = MsSince(t0);
   EXPECT_EQ(h.rc, 1) << h.out << h.err;
   v1::HealthResponse resp;
