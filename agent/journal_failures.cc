@@ -28,8 +28,16 @@ absl::Status Err(int rc, const std::string& what) {
 absl::StatusOr<std::vector<UnitFailure>> JournalUnitFailures::FailuresSince(const std::string& unit,
                                                                           int64_t since_unix_us, size_t limit) {
   sd_journal* j = nullptr;
-  int rc = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+  int rc = directory_.empty() ? sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM)
+                              : sd_journal_open_directory(&j, directory_.c_str(), 0);
   if (rc < 0) return Err(rc, "cannot open the system journal");
+  uint64_t bytes = 0;
+  if (sd_journal_get_usage(j, &bytes) < 0 || bytes == 0) {
+    sd_journal_close(j);
+    return absl::FailedPreconditionError(
+        absl::StrCat("journal: no journal file to read", directory_.empty() ? "" : " in " + directory_,
+                     " (journald Storage=none?), so failures of ", unit, " cannot be ruled out"));
+  }
   std::vector<UnitFailure> out;
   const std::string matches[] = {absl::StrCat("MESSAGE_ID=", kUnitFailedMessageId), "_PID=1", "UNIT=" + unit};
   for (const auto& m : matches) {

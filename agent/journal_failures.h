@@ -3,6 +3,8 @@
 // with UNIT= and UNIT_RESULT=). Contract: failover/probe_sources.h (UnitFailureLog).
 #pragma once
 
+#include <string>
+
 #include "failover/probe_sources.h"
 
 namespace failover::agent {
@@ -12,9 +14,15 @@ inline constexpr char kUnitFailedMessageId[] = "d9b373ed55a64feb8242e02dbe79a49c
 
 class JournalUnitFailures : public UnitFailureLog {
  public:
-  // Reads the local system journal (this host's journald files) on every call.
+  // Reads the local system journal (this host's journald files) on every call, or the journal
+  // files in `directory` when set. No journal file at all is an error (a host with
+  // Storage=none cannot tell), never "no failures".
+  explicit JournalUnitFailures(std::string directory = "") : directory_(std::move(directory)) {}
   absl::StatusOr<std::vector<UnitFailure>> FailuresSince(const std::string& unit, int64_t since_unix_us,
                                                          size_t limit) override;
+
+ private:
+  std::string directory_;
 };
 
 }  // namespace failover::agent
