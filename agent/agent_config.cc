@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "failover/logging.h"
+#include "failover/probe_spec.h"
 #include "failover/yaml_config.h"
 
 namespace failover::agent {
@@ -45,6 +46,34 @@ absl::Status ParseSecrets(const YamlFields& f, const YAML::Node& n, AgentConfig*
   return absl::OkStatus();
 }
 
+absl::Status ParseResticRepositories(const YamlFields& f, const YAML::Node& n, AgentConfig* c) {
+  if (!n.IsMap()) return f.Err(n, "restic_repositories", "must be a mapping of name: {repository: PATH_OR_URL, password_file: PATH}");
+  for (const auto& kv : n) {
+    const std::string name = kv.first.as<std::string>();
+    const std::string field = "restic_repositories." + name;
+    v1::ProbeSpec probe;  // the name must be one a probe can carry
+    probe.set_name("restic");
+    probe.set_timeout_ms(1);
+    probe.mutable_restic()->set_repository(name);
+    probe.mutable_restic()->set_max_age_ms(1);
+    if (!ValidateProbeSpec(probe).ok())
+      return f.Err(kv.first, field, "name must be letters, digits, _ . - (at most 64)");
+    if (!kv.second.IsMap()) return f.Err(kv.second, field, "must be {repository: PATH_OR_URL, password_file: PATH}");
+    if (absl::Status s = f.CheckKeys(kv.second, field, {"repository", "password_file"}); !s.ok()) return s;
+    ResticRepository r;
+    for (const char* key : {"repository", "password_file"}) {
+      if (!kv.second[key]) return f.Err(kv.second, field + "." + key, "missing");
+      auto v = f.String(kv.second[key], field + "." + key);
+      if (!v.ok()) return v.status();
+      if (v->empty()) return f.Err(kv.second[key], field + "." + key, "must not be empty");
+      (std::string(key) == "repository" ? r.repository : r.password_file) = *v;
+    }
+    if (r.password_file[0] != '/') return f.Err(kv.second["password_file"], field + ".password_file", "must be an absolute path");
+    c->restic_repositories[name] = r;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseAllowUnits(const YamlFields& f, const YAML::Node& root, AgentConfig* c) {
   std::vector<std::string> patterns;
   if (root["allow_units"]) {
@@ -80,7 +109,7 @@ absl::Status ParseTransport(const YamlFields& f, const YAML::Node& root, AgentCo
 
 absl::Status ParseSections(const YamlFields& f, const YAML::Node& root, AgentConfig* c) {
   if (absl::Status s = f.CheckKeys(root, "", {"host", "listen", "allow_units", "secrets", "tls", "allowed_clients",
-                                              "insecure_plaintext", "audit_log", "state_dir"});
+                                              "insecure_plaintext", "audit_log", "state_dir", "restic_repositories"});
       !s.ok())
     return s;
   if (!root["host"]) return f.Err(root, "host", "missing (the host's name)");
@@ -97,6 +126,8 @@ absl::Status ParseSections(const YamlFields& f, const YAML::Node& root, AgentCon
   if (absl::Status s = ParseTransport(f, root, c); !s.ok()) return s;
   if (root["audit_log"]) c->audit_log = root["audit_log"].as<std::string>();
   if (root["state_dir"]) c->state_dir = root["state_dir"].as<std::string>();
+  if (root["restic_repositories"])
+    if (absl::Status s = ParseResticRepositories(f, root["restic_repositories"], c); !s.ok()) return s;
   return absl::OkStatus();
 }
 
@@ -155,6 +186,11 @@ std::vector<std::string> DefaultSecretUrls() {
 }
 
 absl::Status CheckSecretUse(const AgentConfig& config, const v1::ProbeSpec& probe) {
+  if (probe.kind_case() == v1::ProbeSpec::kRestic &&
+      config.restic_repositories.count(probe.restic().repository()) == 0)
+    return absl::NotFoundError(absl::StrCat("probe \"", probe.name(), "\": restic repository \"",
+                                            probe.restic().repository().substr(0, 64),
+                                            "\" is not defined in this agent's config (restic_repositories)"));
   if (probe.kind_case() != v1::ProbeSpec::kHttp || probe.http().bearer_secret().empty()) return absl::OkStatus();
   const std::string& name = probe.http().bearer_secret();
   auto it = config.secret_urls.find(name);

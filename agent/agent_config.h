@@ -13,6 +13,12 @@
 
 namespace failover::agent {
 
+// A restic repository the agent may read for restic probes (probes name it; never a path on the wire).
+struct ResticRepository {
+  std::string repository;     // path or restic URL (RESTIC_REPOSITORY)
+  std::string password_file;  // RESTIC_PASSWORD_FILE (read by restic, never by the agent)
+};
+
 struct AgentConfig {
   std::string host;                 // host name used in reports
   std::string listen;               // e.g. "10.77.0.11:7700"
@@ -26,6 +32,7 @@ struct AgentConfig {
   bool insecure_plaintext = false;  // only with a loopback listen address
   std::string audit_log;            // append-only JSON lines ("" = journal only)
   std::string state_dir;            // lease table lives here ("" = no persistence)
+  std::map<std::string, ResticRepository> restic_repositories;  // name -> repository
 };
 
 // Parses the YAML text without reading files or the environment (secret_refs only); errors are
@@ -44,7 +51,8 @@ absl::Status CheckAgentConfig(const AgentConfig& config, const std::string& path
 // Where a secret may go when no `urls` are configured: services on this host only.
 std::vector<std::string> DefaultSecretUrls();
 // PERMISSION_DENIED unless an HTTP probe's bearer secret is defined and allowed for its URL, so
-// a request cannot make the agent send its secrets elsewhere.
+// a request cannot make the agent send its secrets elsewhere; NOT_FOUND for a restic probe whose
+// repository name this agent's config does not define.
 absl::Status CheckSecretUse(const AgentConfig& config, const v1::ProbeSpec& probe);
 
 }  // namespace failover::agent

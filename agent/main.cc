@@ -6,6 +6,8 @@
 #include "agent/agent_config.h"
 #include "agent/agent_service.h"
 #include "agent/dbus_systemd_manager.h"
+#include "agent/journal_failures.h"
+#include "agent/restic_snapshots.h"
 #include "common/probe_runner.h"
 #include "failover/logging.h"
 #include "failover/tls.h"
@@ -50,7 +52,9 @@ int main(int argc, char** argv) {
     log->error("{}", systemd.status().message());
     return 1;
   }
-  LocalProbeRunner probes(config->host, config->secrets, systemd->get(), RealClock::Get());
+  agent::JournalUnitFailures failures;
+  agent::ResticSnapshots restic(config->restic_repositories);
+  LocalProbeRunner probes(config->host, config->secrets, systemd->get(), RealClock::Get(), {&failures, &restic});
   std::string lease_file;
   if (!config->state_dir.empty()) {
     std::filesystem::create_directories(config->state_dir);

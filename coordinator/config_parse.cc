@@ -9,6 +9,7 @@
 #include "coordinator/config.h"
 #include "failover/logging.h"
 #include "failover/probe_spec.h"
+#include "failover/probe_yaml.h"
 #include "failover/unit_name.h"
 #include "failover/yaml_config.h"
 
@@ -45,7 +46,9 @@ absl::Status ParseProbeTimes(const YamlFields& f, const YAML::Node& n, const std
 }
 
 absl::Status ParseHttpProbe(const YamlFields& f, const YAML::Node& h, const std::string& field, v1::HttpProbe* out) {
-  if (absl::Status s = f.CheckKeys(h, field, {"url", "expect_status", "bearer_secret"}); !s.ok()) return s;
+  std::set<std::string> keys = HttpBodyKeys();
+  keys.insert({"url", "expect_status", "bearer_secret"});
+  if (absl::Status s = f.CheckKeys(h, field, keys); !s.ok()) return s;
   if (!h["url"]) return f.Err(h, field + ".url", "missing");
   auto url = f.String(h["url"], field + ".url");
   if (!url.ok()) return url.status();
@@ -56,7 +59,7 @@ absl::Status ParseHttpProbe(const YamlFields& f, const YAML::Node& h, const std:
     out->set_expect_status(*st);
   }
   if (h["bearer_secret"]) out->set_bearer_secret(h["bearer_secret"].as<std::string>());
-  return absl::OkStatus();
+  return ParseHttpBodyFields(f, h, field, out);
 }
 
 absl::Status ParseTcpProbe(const YamlFields& f, const YAML::Node& t, const std::string& field, v1::TcpProbe* out) {
@@ -80,7 +83,8 @@ absl::Status ParseUnitProbe(const YamlFields& f, const YAML::Node& u, const std:
 
 absl::StatusOr<v1::ProbeSpec> ParseProbe(const YamlFields& f, const YAML::Node& n, const std::string& field) {
   if (absl::Status s =
-          f.CheckKeys(n, field, {"name", "http", "tcp", "unit", "timeout_ms", "deadline_ms", "interval_ms"});
+          f.CheckKeys(n, field, {"name", "http", "tcp", "unit", "prometheus", "restic", "timeout_ms", "deadline_ms",
+                                 "interval_ms"});
       !s.ok())
     return s;
   v1::ProbeSpec p;
@@ -89,11 +93,14 @@ absl::StatusOr<v1::ProbeSpec> ParseProbe(const YamlFields& f, const YAML::Node& 
   if (!name.ok()) return name.status();
   p.set_name(*name);
   if (absl::Status s = ParseProbeTimes(f, n, field, &p); !s.ok()) return s;
-  const int kinds = (n["http"] ? 1 : 0) + (n["tcp"] ? 1 : 0) + (n["unit"] ? 1 : 0);
-  if (kinds != 1) return f.Err(n, field, "needs exactly one of http, tcp, unit");
-  absl::Status s = n["http"]  ? ParseHttpProbe(f, n["http"], field + ".http", p.mutable_http())
-                   : n["tcp"] ? ParseTcpProbe(f, n["tcp"], field + ".tcp", p.mutable_tcp())
-                              : ParseUnitProbe(f, n["unit"], field + ".unit", p.mutable_unit());
+  const int kinds = (n["http"] ? 1 : 0) + (n["tcp"] ? 1 : 0) + (n["unit"] ? 1 : 0) + (n["prometheus"] ? 1 : 0) +
+                    (n["restic"] ? 1 : 0);
+  if (kinds != 1) return f.Err(n, field, "needs exactly one of http, tcp, unit, prometheus, restic");
+  absl::Status s = n["http"]         ? ParseHttpProbe(f, n["http"], field + ".http", p.mutable_http())
+                   : n["tcp"]        ? ParseTcpProbe(f, n["tcp"], field + ".tcp", p.mutable_tcp())
+                   : n["prometheus"] ? ParsePrometheusProbe(f, n["prometheus"], field + ".prometheus", p.mutable_prometheus())
+                   : n["restic"]     ? ParseResticProbe(f, n["restic"], field + ".restic", p.mutable_restic())
+                                     : ParseUnitProbe(f, n["unit"], field + ".unit", p.mutable_unit());
   if (!s.ok()) return s;
   if (p.deadline_ms() < p.timeout_ms()) return f.Err(n, field + ".deadline_ms", "must be at least timeout_ms");
   if (absl::Status v = ValidateProbeSpec(p); !v.ok()) return f.Err(n, field, std::string(v.message()));

@@ -13,6 +13,7 @@ packages=(
   systemd dbus iproute2 util-linux python3 openssl curl
   zlib1g-dev libxml2-utils chromium
   dpkg-dev groff-base shellcheck yamllint python3-yaml
+  prometheus restic
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -25,3 +26,8 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's prometheus package enables and starts its own server on :9090, scraping nothing of
+# ours; the e2e tests start their own (gates_e2e_test.cc). Turn the packaged one off, once, here.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && systemctl is-active --quiet prometheus 2>/dev/null; then
+  systemctl disable --now prometheus
+fi

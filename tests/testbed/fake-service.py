@@ -4,7 +4,9 @@
   fake-service.py --name NAME --port PORT [--bind ADDR] [--control-dir DIR]
                   [--token-file FILE] [--token-env VAR]
 
-HTTP: GET /health -> 200 {"status":"ok","name":NAME,"pid":PID}; GET / -> 200 text.
+HTTP: GET /health -> 200 {"status":"ok","name":NAME,"pid":PID}; GET / -> 200 text;
+GET /metrics -> Prometheus text: sls_up{service="NAME"} 1, or 0 while /health would not
+answer 2xx (health-status, health-hang) — what the test bed's Prometheus scrapes (no token).
 With a token (file content stripped, or env var), requests without
 "Authorization: Bearer <token>" get 401.
 
@@ -18,6 +20,8 @@ tests can flip them without restarting:
   NAME.health-hang     /health never answers (until the client goes away)
   NAME.unhealthy-until-restart  /health answers 503 while this file is newer than the
                        process (written after it started): a restart heals it
+  NAME.health-body     /health answers this file's content as its body (e.g. {"status":"degraded"})
+  NAME.health-endless  /health answers 200 and a body that never ends (until the client goes away)
   NAME.crash-after-ready  exit 1 about 300 ms after READY=1 (a crash loop after start
                        when the unit has Restart=on-failure)
 
@@ -136,8 +140,31 @@ def make_handler(name, control, token):
             log(f'{name}: {self.client_address[0]} "{self.command} {self.path}" hung')
             self.close_connection = True
 
+        def stream_forever(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            deadline = time.monotonic() + HANG_LIMIT_S
+            chunk = b'{"status":"ok","padding":"' + b"x" * 4096
+            try:
+                while time.monotonic() < deadline:
+                    self.wfile.write(chunk)
+                    time.sleep(0.001)
+            except OSError:
+                pass  # the client went away
+            self.close_connection = True
+
+        def metrics(self):
+            status = control.number("health-status") or 200
+            up = 1 if 200 <= status < 300 and not control.exists("health-hang") else 0
+            self.send_body(200, f'# TYPE sls_up gauge\nsls_up{{service="{name}"}} {up}\n',
+                           "text/plain; version=0.0.4")
+
         def do_GET(self):
             path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self.metrics()
+                return
             if not self.authorized():
                 self.send_body(401, '{"error":"unauthorized"}\n', "application/json")
                 return
@@ -145,12 +172,19 @@ def make_handler(name, control, token):
                 if control.exists("health-hang"):
                     self.hang_until_client_leaves()
                     return
+                if control.exists("health-endless"):
+                    self.stream_forever()
+                    return
                 status = control.number("health-status") or 200
                 if control.newer_than("unhealthy-until-restart", STARTED_AT):
                     status = 503
                 body = {"status": "ok" if 200 <= status < 300 else "error",
                         "name": name, "pid": os.getpid()}
-                self.send_body(status, json.dumps(body) + "\n", "application/json")
+                text = json.dumps(body) + "\n"
+                if control.exists("health-body"):
+                    with open(control.path("health-body")) as f:
+                        text = f.read()
+                self.send_body(status, text, "application/json")
             elif path == "/":
                 self.send_body(200, f"{name}: fake SLS service\n", "text/plain")
             else:

@@ -80,6 +80,10 @@ tls:
 allowed_clients: [coordinator]
 audit_log: $state/hosts/$host/audit.log
 state_dir: /run/failover-agent
+# restic probes (tests/e2e/gates_e2e_test.cc makes the repository and the password files).
+restic_repositories:
+  backups: {repository: $state/restic/$host, password_file: $state/secrets/restic_password}
+  backups-wrong-password: {repository: $state/restic/$host, password_file: $state/secrets/restic_wrong_password}
 YAML
 }
 

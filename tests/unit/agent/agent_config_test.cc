@@ -129,5 +129,39 @@ TEST(AgentConfig, RefusesTemplateUnitsInProbesTheAgentIsAskedToRun) {
   EXPECT_EQ(ValidateProbeSpec(p, c->allowlist).code(), absl::StatusCode::kInvalidArgument);
 }
 
+
+TEST(AgentConfig, ParsesResticRepositoriesByName) {
+  auto c = ParseAgentConfigText(std::string(kGood) + "restic_repositories:\n  backups: {repository: /srv/restic, password_file: /etc/restic/pw}\n",
+                                "agent.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->restic_repositories.count("backups"), 1u);
+  EXPECT_EQ(c->restic_repositories["backups"].repository, "/srv/restic");
+  EXPECT_EQ(c->restic_repositories["backups"].password_file, "/etc/restic/pw");
+}
+
+TEST(AgentConfig, RefusesAResticRepositoryWithoutAnAbsolutePasswordFile) {
+  EXPECT_NE(ErrorOf(std::string(kGood) + "restic_repositories:\n  backups: {repository: /srv/restic}\n")
+                .find("restic_repositories.backups.password_file: missing"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kGood) + "restic_repositories:\n  backups: {repository: /srv/r, password_file: pw}\n")
+                .find("must be an absolute path"),
+            std::string::npos);
+}
+
+TEST(AgentConfig, AResticProbeNamingAnUnknownRepositoryIsRefused) {
+  auto c = ParseAgentConfigText(std::string(kGood) + "restic_repositories:\n  backups: {repository: /srv/restic, password_file: /pw}\n",
+                                "agent.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  v1::ProbeSpec p;
+  p.set_name("backup");
+  p.mutable_restic()->set_repository("backups");
+  EXPECT_TRUE(CheckSecretUse(*c, p).ok());
+  p.mutable_restic()->set_repository("other");
+  absl::Status s = CheckSecretUse(*c, p);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), "probe \"backup\": restic repository \"other\" is not defined in this agent's config "
+                         "(restic_repositories)");
+}
+
 }  // namespace
 }  // namespace failover::agent

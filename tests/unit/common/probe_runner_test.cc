@@ -16,6 +16,7 @@
 #include "failover/clock.h"
 #include "failover/probe.h"
 #include "gtest/gtest.h"
+#include "tests/unit/fakes.h"
 
 namespace failover {
 namespace {
@@ -163,6 +164,153 @@ TEST(HttpProbe, AnOversizedBodyIsCutOffNotRead) {
   v1::ProbeResult r = runner.Run(Http(server.url(), 2000, 2000, 5000));
   EXPECT_FALSE(r.healthy());
   EXPECT_NE(r.detail().find("Maximum file size exceeded"), std::string::npos) << r.detail();
+}
+
+// Answers every request with 200 and `body`, or (endless) a chunk of 'x' every few ms forever.
+class BodyHttp {
+ public:
+  BodyHttp(std::string body, bool endless = false) : body_(std::move(body)), endless_(endless) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    listen(fd_, 16);
+    socklen_t len = sizeof(a);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~BodyHttp() {
+    stop_ = true;
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  std::string base() const { return absl::StrCat("http://127.0.0.1:", port_); }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      char buf[4096];
+      (void)!read(c, buf, sizeof(buf));
+      std::string head = endless_ ? "HTTP/1.0 200 OK\r\n\r\n"
+                                  : absl::StrCat("HTTP/1.0 200 OK\r\nContent-Length: ", body_.size(), "\r\n\r\n", body_);
+      (void)!write(c, head.data(), head.size());
+      const std::string chunk(4096, 'x');
+      while (endless_ && !stop_ && send(c, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      close(c);
+    }
+  }
+  std::string body_;
+  bool endless_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+};
+
+TEST(HttpProbe, ADegradedStatusInAHealthyAnswerFailsNamingTheUrlAndTheField) {
+  BodyHttp server(R"({"status":"degraded"})");
+  v1::ProbeSpec p = Http(server.base() + "/health", 1000, 1000);
+  p.mutable_http()->set_json_field("status");
+  p.mutable_http()->set_json_equals("ok");
+  LocalProbeRunner runner("api", {}, nullptr, RealClock::Get());
+  v1::ProbeResult r = runner.Run(p);
+  EXPECT_FALSE(r.healthy());
+  EXPECT_EQ(r.detail(), server.base() + "/health: json field status is \"degraded\", want \"ok\"");
+}
+
+TEST(HttpProbe, AnEndlessBodyFailsAtTheBoundLongBeforeTheTimeout) {
+  BodyHttp server("", /*endless=*/true);
+  v1::ProbeSpec p = Http(server.base() + "/health", 5000, 5000);
+  p.mutable_http()->set_body_contains("ok");
+  p.mutable_http()->set_max_body_bytes(100000);
+  LocalProbeRunner runner("api", {}, nullptr, RealClock::Get());
+  const auto t0 = std::chrono::steady_clock::now();
+  v1::ProbeResult r = runner.Run(p);
+  EXPECT_FALSE(r.healthy());
+  EXPECT_LT(r.latency_us(), 2'000'000) << "each attempt stops at the bound, not at the 5 s timeout";
+  EXPECT_LT(MsSince(t0), 6000) << "retries end at the deadline";
+  EXPECT_NE(r.detail().find("longer than the 100000-byte bound (max_body_bytes)"), std::string::npos) << r.detail();
+}
+
+TEST(PrometheusProbe, AFiringAlertFailsAndAnUnreachableServerIsNamed) {
+  BodyHttp server(R"({"status":"success","data":{"alerts":[{"labels":{"alertname":"SlsDown","instance":"api"},"state":"firing"}]}})");
+  v1::ProbeSpec p;
+  p.set_name("alerts");
+  p.set_timeout_ms(500);
+  p.mutable_prometheus()->set_url(server.base());
+  p.mutable_prometheus()->set_alert("SlsDown");
+  LocalProbeRunner runner("coordinator", {}, nullptr, RealClock::Get());
+  v1::ProbeResult r = runner.Run(p);
+  EXPECT_FALSE(r.healthy());
+  EXPECT_EQ(r.kind(), "prometheus");
+  EXPECT_NE(r.detail().find("1 matching alert(s) firing: {alertname=\"SlsDown\",instance=\"api\"}"), std::string::npos)
+      << r.detail();
+  p.mutable_prometheus()->set_url("http://127.0.0.1:1");
+  r = runner.Run(p);
+  EXPECT_FALSE(r.healthy());
+  EXPECT_NE(r.detail().find("prometheus http://127.0.0.1:1: "), std::string::npos) << r.detail();
+}
+
+class FakeRestic : public ResticSource {
+ public:
+  absl::StatusOr<std::string> answer = std::string("[]");
+  absl::StatusOr<std::string> LatestSnapshotsJson(const v1::ResticProbe&, uint32_t) override { return answer; }
+};
+
+class FakeFailures : public UnitFailureLog {
+ public:
+  std::vector<UnitFailure> failures;
+  int64_t asked_since = -1;
+  absl::StatusOr<std::vector<UnitFailure>> FailuresSince(const std::string&, int64_t since, size_t) override {
+    asked_since = since;
+    return failures;
+  }
+};
+
+TEST(ResticProbe, TheRunnerNamesTheRepositoryAndResticsComplaint) {
+  FakeRestic restic;
+  restic.answer = absl::FailedPreconditionError("restic failed (exit status 1): Fatal: wrong password or no key found");
+  v1::ProbeSpec p;
+  p.set_name("backup");
+  p.set_timeout_ms(500);
+  p.mutable_restic()->set_repository("backups");
+  p.mutable_restic()->set_max_age_ms(1000);
+  LocalProbeRunner runner("api", {}, nullptr, RealClock::Get(), {nullptr, &restic});
+  v1::ProbeResult r = runner.Run(p);
+  EXPECT_FALSE(r.healthy());
+  EXPECT_EQ(r.detail(), "restic repository \"backups\": restic failed (exit status 1): Fatal: wrong password or no key found");
+  LocalProbeRunner coordinator("coordinator", {}, nullptr, RealClock::Get());
+  EXPECT_NE(coordinator.Run(p).detail().find("restic probes run on agents only"), std::string::npos);
+}
+
+
+TEST(UnitProbe, AFailureSinceTheRunBeganFailsEvenWhenTheLastResultIsSuccess) {
+  testing::FakeSystemd systemd;
+  systemd.AddUnit("sls-monitor.timer");
+  systemd.AddUnit("sls-monitor.service", "inactive");
+  FakeFailures failures;
+  failures.failures = {{1'800'000'000'000'000 + 5'000'000, "exit-code"}};
+  v1::ProbeSpec p;
+  p.set_name("monitor-guard");
+  p.set_timeout_ms(500);
+  p.mutable_unit()->set_unit("sls-monitor.timer");
+  p.mutable_unit()->set_result_unit("sls-monitor.service");
+  p.mutable_unit()->set_no_failure_since_unix_us(1'800'000'000'000'000);
+  LocalProbeRunner runner("panel", {}, &systemd, RealClock::Get(), {&failures, nullptr});
+  v1::ProbeResult r = runner.Run(p);
+  EXPECT_FALSE(r.healthy());
+  EXPECT_EQ(failures.asked_since, 1'800'000'000'000'000);
+  EXPECT_EQ(r.detail(), "sls-monitor.service failed since 2027-01-15T08:00:00Z: at 2027-01-15T08:00:05Z (exit-code)");
+  failures.failures.clear();
+  r = runner.Run(p);
+  EXPECT_TRUE(r.healthy()) << r.detail();
+  EXPECT_NE(r.detail().find("no failure of sls-monitor.service since 2027-01-15T08:00:00Z"), std::string::npos);
 }
 
 }  // namespace

@@ -75,5 +75,86 @@ TEST(ProbeSpec, WithAnAllowlistRefusesUnitsOffItButNotOtherKinds) {
       << "the shape check runs first";
 }
 
+
+std::string ErrorOf(const v1::ProbeSpec& p) {
+  absl::Status s = ValidateProbeSpec(p);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << p.DebugString();
+  return std::string(s.message());
+}
+
+TEST(ProbeSpec, BodyAssertionsAreCheckedNamingTheField) {
+  v1::ProbeSpec p = Http("http://127.0.0.1:8080/health");
+  p.mutable_http()->set_json_field("status");
+  p.mutable_http()->set_json_equals("ok");
+  EXPECT_TRUE(ValidateProbeSpec(p).ok());
+  p.mutable_http()->set_max_body_bytes(2u << 20);
+  EXPECT_EQ(ErrorOf(p), "probe \"api-health\": http.max_body_bytes must be at most 1048576 (1 MiB)");
+  p.mutable_http()->set_max_body_bytes(0);
+  p.mutable_http()->set_json_field("data..state");
+  EXPECT_EQ(ErrorOf(p), "probe \"api-health\": http.json_field has an empty path segment");
+  p.mutable_http()->set_json_field("");
+  EXPECT_NE(ErrorOf(p).find("http.json_equals needs http.json_field"), std::string::npos);
+}
+
+v1::ProbeSpec Prom() {
+  v1::ProbeSpec p;
+  p.set_name("alerts");
+  p.set_timeout_ms(1000);
+  p.mutable_prometheus()->set_url("http://10.77.0.1:19090");
+  p.mutable_prometheus()->set_alert("SlsDown");
+  return p;
+}
+
+TEST(ProbeSpec, PrometheusNeedsAUrlAndExactlyOneOfAlertOrQuery) {
+  EXPECT_TRUE(ValidateProbeSpec(Prom()).ok());
+  v1::ProbeSpec both = Prom();
+  both.mutable_prometheus()->set_query("up == 0");
+  EXPECT_NE(ErrorOf(both).find("probe \"alerts\": prometheus needs exactly one of alert"), std::string::npos);
+  v1::ProbeSpec url = Prom();
+  url.mutable_prometheus()->set_url("file:///etc/passwd");
+  EXPECT_NE(ErrorOf(url).find("prometheus.url must start with http://"), std::string::npos);
+  v1::ProbeSpec label = Prom();
+  (*label.mutable_prometheus()->mutable_match())["0bad"] = "x";
+  EXPECT_NE(ErrorOf(label).find("prometheus.match label name \"0bad\""), std::string::npos);
+}
+
+v1::ProbeSpec Restic() {
+  v1::ProbeSpec p;
+  p.set_name("backup");
+  p.set_timeout_ms(5000);
+  p.mutable_restic()->set_repository("backups");
+  p.mutable_restic()->set_max_age_ms(86400000);
+  return p;
+}
+
+TEST(ProbeSpec, ResticTakesARepositoryNameNeverAPath) {
+  EXPECT_TRUE(ValidateProbeSpec(Restic()).ok());
+  v1::ProbeSpec path = Restic();
+  path.mutable_restic()->set_repository("/srv/restic");
+  EXPECT_NE(ErrorOf(path).find("probe \"backup\": restic.repository must name a repository"), std::string::npos);
+  v1::ProbeSpec age = Restic();
+  age.mutable_restic()->set_max_age_ms(0);
+  EXPECT_NE(ErrorOf(age).find("restic.max_age_ms must be 1.."), std::string::npos);
+  v1::ProbeSpec opt = Restic();
+  opt.mutable_restic()->set_tag("-x");
+  EXPECT_NE(ErrorOf(opt).find("must not start with -"), std::string::npos);
+}
+
+TEST(ProbeSpec, NoFailureSinceNeedsAResultUnit) {
+  v1::ProbeSpec p = Unit("sls-monitor.timer");
+  p.mutable_unit()->set_no_failure_since_unix_us(1);
+  EXPECT_NE(ErrorOf(p).find("unit.no_failure_since_unix_us needs unit.result_unit"), std::string::npos);
+  p.mutable_unit()->set_result_unit("sls-monitor.service");
+  EXPECT_TRUE(ValidateProbeSpec(p).ok());
+}
+
+TEST(ProbeSpec, TheCoordinatorRefusesResticAndUnitProbesNamingWhy) {
+  EXPECT_TRUE(CheckRunnableOnCoordinator(Prom()).ok());
+  absl::Status s = CheckRunnableOnCoordinator(Restic());
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("restic probes run on agents only"), std::string::npos) << s;
+  EXPECT_FALSE(CheckRunnableOnCoordinator(Unit("sls-monitor.timer")).ok());
+}
+
 }  // namespace
 }  // namespace failover
