@@ -67,12 +67,7 @@ int main(int argc, char** argv) {
   builder.AddListeningPort(config->listen, creds, &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(1 << 20);  // requests are small; refuse big ones early
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-  // A peer that stalls the TLS handshake is dropped after 5 s (gRPC's default: 120 s).
-  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 5000);
+  agent::ApplyAgentServerOptions(&builder);
   auto server = builder.BuildAndStart();
   if (!server || port == 0) {
     log->error("cannot listen on {}", config->listen);
