@@ -6,14 +6,14 @@
 # overhead = wall - waves x (stop + start + settle window), the coordinator's peak RSS and CPU
 # seconds; then one JSON line per size.
 #   SIZES="100:100 1000:1000 10000:1000 1000:50"  hosts:max_parallel (config allows max_parallel <= 1000)
-#   JOB_MS=50 SETTLE_MS=0 (defaults.healthy_for_ms of the bench config; 0 = no settle window)
+#   JOB_MS=50 SETTLE_MS=1 (defaults.healthy_for_ms of the bench config: 1 ms, the least the config takes)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$repo/build}
-bin=$build/bin
+bin=${BIN_DIR:-$build/bin}
 sizes=${SIZES:-"100:100 1000:1000 10000:1000 1000:50"}
 job_ms=${JOB_MS:-50}
-settle_ms=${SETTLE_MS:-0}
+settle_ms=${SETTLE_MS:-1}
 first_port=${FIRST_PORT:-21000}
 work=$build/bench-scale
 rm -rf "$work"; mkdir -p "$work"
