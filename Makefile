@@ -4,7 +4,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test unit e2e sanitize fuzz demo bench clean
+.PHONY: all deps build test unit e2e sanitize fuzz demo bench bench-scale clean
 FUZZ_SECONDS ?= 20
 
 all: build
@@ -50,6 +50,11 @@ demo: build
 
 bench: build
 	@bash tests/testbed/bench.sh
+
+# One coordinator against N agent gRPC servers (mTLS, loopback, simulated systemd): overhead, peak
+# RSS and CPU per size, then one JSON line per size. SIZES="100:100 1000:1000 1000:50" (hosts:max_parallel).
+bench-scale: build
+	@bash bench/bench-scale.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,4 +1,6 @@
 // failover-agent: flags and wiring only.
+#include <pthread.h>
+
 #include <csignal>
 #include <filesystem>
 
@@ -20,6 +22,13 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "agent config (YAML)");
   app.add_option("--listen", listen_override, "override the config's listen address");
   CLI11_PARSE(app, argc, argv);
+  // SIGTERM/SIGINT are taken by sigwait below; blocked before any thread starts, so every thread
+  // inherits the mask and none is interrupted by them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   auto log = GetLogger("agent");
 
   auto config = agent::LoadAgentConfig(config_path);
@@ -77,10 +86,8 @@ int main(int argc, char** argv) {
   log->info("host {} listening on {} (port {}, {}), {} allowlist pattern(s)", config->host, config->listen, port,
             config->insecure_plaintext ? "PLAINTEXT" : "mTLS", config->allowlist.patterns().size());
 
-  static std::atomic<bool> stop{false};
-  std::signal(SIGTERM, [](int) { stop = true; });
-  std::signal(SIGINT, [](int) { stop = true; });
-  while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int sig = 0;
+  sigwait(&stop_signals, &sig);  // asleep until SIGTERM/SIGINT: no polling at idle
   log->info("shutting down: finishing running steps and starting held units first");
   service.Drain(std::chrono::seconds(100));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
