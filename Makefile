@@ -4,7 +4,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test unit e2e sanitize fuzz demo bench clean package failover-sim health
+.PHONY: all deps build test unit e2e sanitize fuzz demo bench bench-scale clean package failover-sim health
 FUZZ_SECONDS ?= 20
 
 all: build
@@ -65,6 +65,11 @@ failover-sim:
 
 health:
 	@bash tools/failover-sim.sh health
+
+# One coordinator against N agent gRPC servers (mTLS, loopback, simulated systemd): overhead, peak
+# RSS and CPU per size, then one JSON line per size. SIZES="100:100 1000:1000 1000:50" (hosts:max_parallel).
+bench-scale: build
+	@bash bench/bench-scale.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

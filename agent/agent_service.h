@@ -9,6 +9,7 @@
 #include "agent/host_lease.h"
 #include "agent/step_runner.h"
 #include "failover/v1/agent.grpc.pb.h"
+#include "grpcpp/server_builder.h"
 
 namespace failover::agent {
 
@@ -54,5 +55,9 @@ class AgentService final : public v1::Agent::CallbackService {
   std::atomic<bool> draining_{false};
   std::thread watcher_;
 };
+
+// The agent binary's gRPC server settings: keepalive while a step streams (a dead coordinator is
+// noticed), ping policy, handshake timeout. Shared with the bench agents (bench/).
+void ApplyAgentServerOptions(grpc::ServerBuilder* builder);
 
 }  // namespace failover::agent

@@ -1,4 +1,6 @@
 // failover-agent: flags and wiring only.
+#include <pthread.h>
+
 #include <csignal>
 #include <filesystem>
 
@@ -24,6 +26,13 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen_override, "override the config's listen address");
   app.set_version_flag("--version", std::string("failover-agent ") + kVersion);
   CLI11_PARSE(app, argc, argv);
+  // SIGTERM/SIGINT are taken by sigwait below; blocked before any thread starts, so every thread
+  // inherits the mask and none is interrupted by them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   auto log = GetLogger("agent");
 
   auto config = agent::LoadAgentConfig(config_path);
@@ -73,12 +82,7 @@ int main(int argc, char** argv) {
   builder.AddListeningPort(config->listen, creds, &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(1 << 20);  // requests are small; refuse big ones early
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-  // A peer that stalls the TLS handshake is dropped after 5 s (gRPC's default: 120 s).
-  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 5000);
+  agent::ApplyAgentServerOptions(&builder);
   auto server = builder.BuildAndStart();
   if (!server || port == 0) {
     log->error("cannot listen on {}", config->listen);
@@ -88,10 +92,8 @@ int main(int argc, char** argv) {
   log->info("host {} listening on {} (port {}, {}), {} allowlist pattern(s)", config->host, config->listen, port,
             config->insecure_plaintext ? "PLAINTEXT" : "mTLS", config->allowlist.patterns().size());
 
-  static std::atomic<bool> stop{false};
-  std::signal(SIGTERM, [](int) { stop = true; });
-  std::signal(SIGINT, [](int) { stop = true; });
-  while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int sig = 0;
+  sigwait(&stop_signals, &sig);  // asleep until SIGTERM/SIGINT: no polling at idle
   log->info("shutting down: finishing running steps and starting held units first");
   service.Drain(std::chrono::seconds(100));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -9,7 +9,8 @@
 
 namespace failover::coordinator {
 
-absl::StatusOr<std::unique_ptr<GrpcAgentClient>> GrpcAgentClient::Create(const Config& config, const HostConfig& host) {
+absl::StatusOr<std::shared_ptr<grpc::Channel>> GrpcAgentClient::NewChannel(const Config& config,
+                                                                           const HostConfig& host) {
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (config.insecure_plaintext) {
     creds = grpc::InsecureChannelCredentials();
@@ -21,12 +22,36 @@ absl::StatusOr<std::unique_ptr<GrpcAgentClient>> GrpcAgentClient::Create(const C
     creds = *c;
   }
   // Agents' certificates name the host (CN/SAN = host name), not its address.
-  auto channel = grpc::CreateCustomChannel(host.agent, creds,
-                                           DefaultChannelArguments(config.insecure_plaintext ? "" : host.name));
+  grpc::ChannelArguments args = DefaultChannelArguments(config.insecure_plaintext ? "" : host.name);
+  // Pings keep a step's stream honest (a dead agent is noticed in seconds); an idle channel kept
+  // between runs pings nobody. A connection that died while idle is found by the next call
+  // (CallOnce) or by the channel's state (the factory's cache).
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  return grpc::CreateCustomChannel(host.agent, creds, args);
+}
+
+std::unique_ptr<GrpcAgentClient> GrpcAgentClient::Over(const Config& config, const HostConfig& host,
+                                                       std::shared_ptr<grpc::Channel> channel) {
   auto client = std::unique_ptr<GrpcAgentClient>(new GrpcAgentClient(
-      host.name, host.agent, channel, std::chrono::milliseconds(config.defaults.call_timeout_ms)));
+      host.name, host.agent, std::move(channel), std::chrono::milliseconds(config.defaults.call_timeout_ms)));
   if (!config.insecure_plaintext) client->tls_ = config.tls;
   return client;
+}
+
+absl::StatusOr<std::unique_ptr<GrpcAgentClient>> GrpcAgentClient::Create(const Config& config, const HostConfig& host) {
+  auto channel = NewChannel(config, host);
+  if (!channel.ok()) return channel.status();
+  return Over(config, host, *std::move(channel));
+}
+
+template <typename Call>
+grpc::Status GrpcAgentClient::CallOnce(std::chrono::system_clock::time_point deadline, Call call) {
+  const bool was_connected = channel_->GetState(false) == GRPC_CHANNEL_READY;
+  grpc::Status s = call(deadline);
+  if (s.error_code() != grpc::StatusCode::UNAVAILABLE || !was_connected ||
+      std::chrono::system_clock::now() >= deadline)
+    return s;
+  return call(deadline);  // the connection broke (agent restarted, peer reset): a new one
 }
 
 absl::Status GrpcAgentClient::Annotate(const grpc::Status& s) const {
@@ -61,11 +86,15 @@ absl::StatusOr<v1::GetStateResponse> GrpcAgentClient::GetState(const v1::GetStat
     v1::GetStateRequest batch = req;
     batch.clear_units();
     for (int end = std::min(req.units_size(), i + kGetStateBatch); i < end; ++i) batch.add_units(req.units(i));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + call_timeout_);
-    ctx.set_wait_for_ready(false);
     v1::GetStateResponse resp;
-    if (absl::Status s = Annotate(stub_->GetState(&ctx, batch, &resp)); !s.ok()) return s;
+    grpc::Status rpc = CallOnce(std::chrono::system_clock::now() + call_timeout_, [&](auto deadline) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(deadline);
+      ctx.set_wait_for_ready(false);
+      resp.Clear();
+      return stub_->GetState(&ctx, batch, &resp);
+    });
+    if (absl::Status s = Annotate(rpc); !s.ok()) return s;
     if (first) {
       all = std::move(resp);
       first = false;
@@ -95,18 +124,26 @@ absl::Status GrpcAgentClient::Execute(const v1::ExecuteRequest& req,
 }
 
 absl::StatusOr<v1::ProbeResponse> GrpcAgentClient::Probe(const v1::ProbeRequest& req, std::chrono::milliseconds deadline) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + deadline);
   v1::ProbeResponse resp;
-  if (absl::Status s = Annotate(stub_->Probe(&ctx, req, &resp)); !s.ok()) return s;
+  grpc::Status rpc = CallOnce(std::chrono::system_clock::now() + deadline, [&](auto at) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(at);
+    resp.Clear();
+    return stub_->Probe(&ctx, req, &resp);
+  });
+  if (absl::Status s = Annotate(rpc); !s.ok()) return s;
   return resp;
 }
 
 absl::StatusOr<v1::RenewLeaseResponse> GrpcAgentClient::RenewLease(const v1::RenewLeaseRequest& req) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + call_timeout_);
   v1::RenewLeaseResponse resp;
-  if (absl::Status s = Annotate(stub_->RenewLease(&ctx, req, &resp)); !s.ok()) return s;
+  grpc::Status rpc = CallOnce(std::chrono::system_clock::now() + call_timeout_, [&](auto deadline) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline);
+    resp.Clear();
+    return stub_->RenewLease(&ctx, req, &resp);
+  });
+  if (absl::Status s = Annotate(rpc); !s.ok()) return s;
   return resp;
 }
 

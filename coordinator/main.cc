@@ -1,4 +1,5 @@
 // failover-coordinator: flags and wiring only.
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -20,12 +21,21 @@
 namespace {
 
 std::atomic<int> stop{0};  // the signal that asked us to stop (0 = serving)
-std::atomic<bool> reload{false};
+
+// SIGTERM, SIGINT and SIGHUP are taken by sigwait in ServeUntilStopped; blocked before any
+// thread starts, so every thread inherits the mask.
+sigset_t ServeSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
 
 void InstallSignalHandlers() {
-  std::signal(SIGTERM, [](int sig) { stop = sig; });
-  std::signal(SIGINT, [](int sig) { stop = sig; });
-  std::signal(SIGHUP, [](int) { reload = true; });
+  const sigset_t set = ServeSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 // mTLS for TCP (required), none for a unix socket (its permissions vet callers); null on error.
@@ -72,9 +82,14 @@ std::unique_ptr<failover::coordinator::ConfigHolder> LoadOwnConfig(const std::st
 
 // Until SIGTERM/SIGINT; SIGHUP reloads the config (a bad reload keeps the config in use).
 void ServeUntilStopped(failover::coordinator::ConfigHolder& holder, spdlog::logger& log) {
+  const sigset_t set = ServeSignals();
   while (!stop) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (!reload.exchange(false)) continue;
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;  // asleep until a signal: no polling at idle
+    if (sig != SIGHUP) {
+      stop = sig;
+      break;
+    }
     if (absl::Status s = holder.Reload(); !s.ok())
       log.error("reload of {} failed, keeping the previous config: {}", holder.path(), s.message());
     else

@@ -1,7 +1,9 @@
 #include "run_executor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -15,6 +17,33 @@ namespace failover::coordinator {
 namespace {
 
 std::string Ms(int64_t us) { return absl::StrFormat("%.1f ms", us / 1000.0); }
+
+// Short calls to many agents (preflight, recovery reads, final state, lease renewals, releases)
+// run on at most this many threads at once: a thousand simultaneous TLS handshakes time out on a
+// small coordinator, and a thousand threads cost more than the calls.
+constexpr size_t kMaxParallelCalls = 64;
+
+// Calls fn(i) for i in [0, n) on up to kMaxParallelCalls threads; returns when all are done.
+template <typename Fn>
+void ForEachParallel(size_t n, Fn fn) {
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < n; i = next++) fn(i);
+  };
+  std::vector<std::thread> threads;
+  const size_t workers = std::min(n, kMaxParallelCalls);
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(worker);
+  if (workers > 0) worker();  // this thread works too
+  for (auto& t : threads) t.join();
+}
+
+template <typename Map>
+std::vector<typename Map::const_iterator> Entries(const Map& m) {
+  std::vector<typename Map::const_iterator> out;
+  out.reserve(m.size());
+  for (auto it = m.begin(); it != m.end(); ++it) out.push_back(it);
+  return out;
+}
 
 }  // namespace
 
@@ -122,10 +151,8 @@ void RunExecutor::PreflightHost(const std::string& host, const std::vector<std::
 }
 
 bool RunExecutor::Preflight() {
-  std::vector<std::thread> threads;
-  for (const auto& [host, units] : plan_.host_units)
-    threads.emplace_back([this, host = host, units = units] { PreflightHost(host, units); });
-  for (auto& t : threads) t.join();
+  const auto hosts = Entries(plan_.host_units);
+  ForEachParallel(hosts.size(), [&](size_t i) { PreflightHost(hosts[i]->first, hosts[i]->second); });
   for (const auto& err : report_.errors()) Emit("", "", "", err, v1::SEVERITY_ERROR);
   if (report_.errors().empty()) return true;
   ReleaseReserved();
@@ -134,13 +161,7 @@ bool RunExecutor::Preflight() {
 
 void RunExecutor::ReleaseReserved() {
   // Refused: give back every host reserved so far, so the run holds nothing it will not use.
-  for (const auto& host : reserved_hosts_) {
-    v1::RenewLeaseRequest req;
-    req.set_run_id(report_.run_id());
-    req.set_release(true);
-    auto r = clients_.at(host)->RenewLease(req);
-    if (!r.ok()) GetLogger("coordinator")->warn("[run={}] releasing host {}: {}", report_.run_id(), host, r.status().message());
-  }
+  ReleaseHosts();
   reserved_hosts_.clear();
 }
 
@@ -384,10 +405,11 @@ void RunExecutor::Recover() {
   const bool run_failed = stopped_ || any_failed_;
   RunOptions options = plan_.options;
   if (!StopReason().empty()) options.failure_policy = FailurePolicy::kRestore;  // a stopped run puts back everything
-  std::vector<std::thread> threads;
-  for (const auto& [host, units] : plan_.host_units) {
-    if (!touched_hosts_.count(host) || SkipLostHost(host, "recovery")) continue;
-    threads.emplace_back([this, host = host, units = units, run_failed, &options] {
+  std::vector<std::pair<std::string, std::vector<std::string>>> todo;
+  for (const auto& [host, units] : plan_.host_units)
+    if (touched_hosts_.count(host) && !SkipLostHost(host, "recovery")) todo.emplace_back(host, units);
+  ForEachParallel(todo.size(), [&](size_t i) {
+    [this, &host = todo[i].first, &units = todo[i].second, run_failed, &options] {
       v1::GetStateRequest req;
       req.set_run_id(report_.run_id());
       for (const auto& u : units) req.add_units(u);
@@ -399,9 +421,10 @@ void RunExecutor::Recover() {
         Emit(host, "", "recover", report_.errors(report_.errors_size() - 1), v1::SEVERITY_ERROR);
         return;
       }
+      // This host's entries only (the map is ordered by host): O(units), not O(all hosts).
       std::map<std::string, v1::UnitState> initial;
-      for (const auto& [key, st] : initial_)
-        if (key.first == host) initial[key.second] = st;
+      for (auto it = initial_.lower_bound({host, ""}); it != initial_.end() && it->first.first == host; ++it)
+        initial[it->first.second] = it->second;
       const std::vector<v1::UnitState> states(now->units().begin(), now->units().end());
       for (const PlannedStep& step : PlanRecovery(config_, options, host, initial, states, run_failed)) {
         Emit(host, step.unit, step.id, step.reason, v1::SEVERITY_WARN);
@@ -409,9 +432,8 @@ void RunExecutor::Recover() {
         std::lock_guard<std::mutex> lock(mu_);
         if (!r.ok) report_.add_errors(absl::StrCat("recovery of ", step.unit, " on ", host, " failed: ", r.reason));
       }
-    });
-  }
-  for (auto& t : threads) t.join();
+    }();
+  });
 }
 
 void RunExecutor::BeforeGates() {
@@ -538,9 +560,9 @@ void RunExecutor::AfterGates() {
 }
 
 void RunExecutor::FinalState() {
-  std::vector<std::thread> threads;
-  for (const auto& [host, units] : plan_.host_units) {
-    threads.emplace_back([this, host = host, units = units] {
+  const auto hosts = Entries(plan_.host_units);
+  ForEachParallel(hosts.size(), [&](size_t i) {
+    [this, &host = hosts[i]->first, &units = hosts[i]->second] {
       v1::GetStateRequest req;
       req.set_run_id(report_.run_id());
       for (const auto& u : units) req.add_units(u);
@@ -556,9 +578,8 @@ void RunExecutor::FinalState() {
              v1::SEVERITY_WARN);
       AddAgentState(*resp, &report_);
       if (plan_.options.execute) CheckStayedUp(host, *resp);
-    });
-  }
-  for (auto& t : threads) t.join();
+    }();
+  });
 }
 
 std::string UnitDownAfterRun(const std::string& host, const v1::UnitState& before, const v1::UnitState& after) {
@@ -583,29 +604,31 @@ void RunExecutor::CheckStayedUp(const std::string& host, const v1::GetStateRespo
 }
 
 void RunExecutor::ReleaseHosts() {
-  for (const auto& host : reserved_hosts_) {
-    if (lost_hosts_.count(host)) continue;  // already reported; its lease ends on its own
+  std::vector<std::string> hosts;
+  for (const auto& host : reserved_hosts_)
+    if (!lost_hosts_.count(host)) hosts.push_back(host);  // a lost host: reported already; its lease ends on its own
+  ForEachParallel(hosts.size(), [&](size_t i) {
+    const std::string& host = hosts[i];
     v1::RenewLeaseRequest req;
     req.set_run_id(report_.run_id());
     req.set_release(true);
     auto r = clients_.at(host)->RenewLease(req);
     if (!r.ok()) GetLogger("coordinator")->warn("[run={}] releasing host {}: {}", report_.run_id(), host, r.status().message());
-  }
+  });
 }
 
 void RunExecutor::LeaseKeeper() {
   const auto period = std::chrono::milliseconds(std::max<uint32_t>(100, config_.defaults.lease_ms / 3));
   std::unique_lock<std::mutex> lock(lease_mu_);
   while (!lease_cv_.wait_for(lock, period, [this] { return run_over_; })) {
-    std::set<std::string> hosts;
+    std::vector<std::string> hosts;
     {
       std::lock_guard<std::mutex> l(mu_);
-      hosts = reserved_hosts_;  // every host reserved at preflight, touched yet or not
+      hosts.assign(reserved_hosts_.begin(), reserved_hosts_.end());  // every host reserved at preflight
     }
     // In parallel, so one slow host cannot make the others' leases run out.
-    std::vector<std::thread> renewals;
-    for (const auto& h : hosts) {
-      renewals.emplace_back([this, h] {
+    ForEachParallel(hosts.size(), [&](size_t i) {
+      [this, &h = hosts[i]] {
         v1::RenewLeaseRequest req;
         req.set_run_id(report_.run_id());
         req.set_lease_ms(config_.defaults.lease_ms);
@@ -614,9 +637,8 @@ void RunExecutor::LeaseKeeper() {
         if (!r.ok())
           GetLogger("coordinator")->warn("[run={}][host={}] lease renewal failed: {}", report_.run_id(), h,
                                          r.status().message());
-      });
-    }
-    for (auto& t : renewals) t.join();
+      }();
+    });
   }
 }
 

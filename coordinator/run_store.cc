@@ -1,5 +1,6 @@
 #include "coordinator/run_store.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -35,6 +36,24 @@ void WriteAtomically(const std::string& path, const std::string& text) {
 
 bool SafeRunId(const std::string& id) { return !id.empty() && id.find('/') == std::string::npos && id[0] != '.'; }
 
+// Appends one line (O_APPEND); a failed write leaves the in-memory copy answering.
+void AppendLine(const std::string& path, const std::string& line) {
+  std::ofstream out(path, std::ios::app);
+  out << line << '\n';
+}
+
+std::string OneLineJson(const v1::Report& report) {
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(report, &json);  // no whitespace: one line
+  return json;
+}
+
+template <typename Field, typename Add>
+void AppendNew(const Field& all, int* done, Add add) {
+  for (int i = *done; i < all.size(); ++i) *add() = all.Get(i);
+  *done = all.size();
+}
+
 }  // namespace
 
 FileRunStore::FileRunStore(std::string dir) : dir_(std::move(dir)) {
@@ -50,6 +69,75 @@ FileRunStore::FileRunStore(std::string dir) : dir_(std::move(dir)) {
     Remember(report);
     if (report.outcome() == v1::RUN_RUNNING) found_running_.insert(report.run_id());
   }
+  for (const auto& entry : std::filesystem::directory_iterator(RunsDir(), ec))
+    if (entry.path().extension() == ".journal") ReadJournal(entry.path().string());
+}
+
+void ApplyJournalDelta(const v1::Report& delta, v1::Report* report) {
+  for (const auto& step : delta.steps()) {
+    auto* steps = report->mutable_steps();
+    auto it = std::find_if(steps->begin(), steps->end(), [&](const v1::StepRecord& s) { return s.id() == step.id(); });
+    if (it != steps->end()) *it = step;
+    else *report->add_steps() = step;
+  }
+  for (const auto& x : delta.initial_state()) *report->add_initial_state() = x;
+  for (const auto& x : delta.operations()) *report->add_operations() = x;
+  for (const auto& x : delta.health()) *report->add_health() = x;
+  for (const auto& x : delta.final_state()) *report->add_final_state() = x;
+  for (const auto& x : delta.errors()) report->add_errors(x);
+}
+
+void FileRunStore::ReadJournal(const std::string& path) {
+  const std::string id = std::filesystem::path(path).stem().string();
+  std::error_code ec;
+  if (std::filesystem::exists(RunsDir() + "/" + id + ".json", ec)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reports_.count(id) && reports_[id].outcome() != v1::RUN_RUNNING) {
+      std::filesystem::remove(path, ec);  // the final report was written; the journal is spent
+      return;
+    }
+  }
+  std::ifstream in(path);
+  std::string line;
+  v1::Report report;
+  bool first = true;
+  while (std::getline(in, line)) {
+    v1::Report delta;
+    if (!google::protobuf::util::JsonStringToMessage(line, &delta).ok()) break;  // a torn last line
+    if (first) report = std::move(delta);
+    else ApplyJournalDelta(delta, &report);
+    first = false;
+  }
+  if (first || report.run_id() != id) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  Remember(report);
+  if (report.outcome() == v1::RUN_RUNNING) found_running_.insert(id);
+}
+
+std::string FileRunStore::JournalLine(const v1::Report& report, bool first, Journaled* j) {
+  v1::Report delta;
+  if (first) delta = report;
+  for (const auto& step : report.steps()) {
+    std::string bytes = step.SerializeAsString();
+    std::string& known = j->steps[step.id()];
+    if (known == bytes) continue;
+    known = std::move(bytes);
+    if (!first) *delta.add_steps() = step;
+  }
+  if (first) {
+    j->initial_state = report.initial_state_size();
+    j->operations = report.operations_size();
+    j->health = report.health_size();
+    j->final_state = report.final_state_size();
+    j->errors = report.errors_size();
+    return OneLineJson(delta);
+  }
+  AppendNew(report.initial_state(), &j->initial_state, [&] { return delta.add_initial_state(); });
+  AppendNew(report.operations(), &j->operations, [&] { return delta.add_operations(); });
+  AppendNew(report.health(), &j->health, [&] { return delta.add_health(); });
+  AppendNew(report.final_state(), &j->final_state, [&] { return delta.add_final_state(); });
+  AppendNew(report.errors(), &j->errors, [&] { return delta.add_errors(); });
+  return OneLineJson(delta);
 }
 
 void FileRunStore::Remember(const v1::Report& report) {
@@ -66,7 +154,22 @@ void FileRunStore::Save(const v1::Report& report) {
     Remember(report);
   }
   if (dir_.empty() || !SafeRunId(report.run_id())) return;
-  WriteAtomically(RunsDir() + "/" + report.run_id() + ".json", RenderJson(report));
+  const std::string base = RunsDir() + "/" + report.run_id();
+  if (report.outcome() == v1::RUN_RUNNING) {
+    std::string line;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const bool first = !journaled_.count(report.run_id());
+      line = JournalLine(report, first, &journaled_[report.run_id()]);
+    }
+    AppendLine(base + ".journal", line);
+    return;
+  }
+  WriteAtomically(base + ".json", RenderJson(report));
+  std::error_code ec;
+  std::filesystem::remove(base + ".journal", ec);
+  std::lock_guard<std::mutex> lock(mu_);
+  journaled_.erase(report.run_id());
 }
 
 void FileRunStore::SaveRequestConfig(const std::string& run_id, const std::string& yaml) {

@@ -32,8 +32,12 @@ class RunStore {
   virtual std::vector<v1::Report> Interrupted() = 0;
 };
 
-// Journal files <dir>/runs/<run id>.json (+ .config.yaml); dir "" keeps reports in memory only.
-// Reports of earlier processes over the same dir are read at construction.
+// Files in <dir>/runs/: a running run's journal <run id>.journal (JSON lines: the report as it
+// began, then per snapshot only what changed: the steps whose record changed and the entries
+// added since), appended, never rewritten; its final report <run id>.json (+ .config.yaml),
+// written once, after which the journal is removed. dir "" keeps reports in memory only.
+// Reports and journals of earlier processes over the same dir are read at construction; a torn
+// last journal line (a crash mid-write) is ignored.
 class FileRunStore : public RunStore {
  public:
   explicit FileRunStore(std::string dir);
@@ -45,7 +49,15 @@ class FileRunStore : public RunStore {
   std::vector<v1::Report> Interrupted() override;
 
  private:
+  // What a run's journal already holds, so the next line carries only what changed.
+  struct Journaled {
+    std::map<std::string, std::string> steps;  // step id -> serialized record
+    int initial_state = 0, operations = 0, health = 0, final_state = 0, errors = 0;
+  };
   void Remember(const v1::Report& report);  // requires mu_
+  // The journal line for `report` (all of it the first time), updating `j`.
+  static std::string JournalLine(const v1::Report& report, bool first, Journaled* j);
+  void ReadJournal(const std::string& path);
   std::string RunsDir() const { return dir_ + "/runs"; }
 
   std::string dir_;
@@ -53,7 +65,12 @@ class FileRunStore : public RunStore {
   std::map<std::string, v1::Report> reports_;  // run id -> report
   std::string latest_;
   std::set<std::string> found_running_;  // RUN_RUNNING when read at construction
+  std::map<std::string, Journaled> journaled_;  // running runs of this process
 };
+
+// Applies one journal line's change to `report`: steps replace the record with the same id (or
+// are added), every other repeated field is appended.
+void ApplyJournalDelta(const v1::Report& delta, v1::Report* report);
 
 // Which run holds which host in this coordinator: a second run on a busy host is refused before
 // anything changes.

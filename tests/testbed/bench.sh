@@ -7,6 +7,15 @@
 #  2. The same restarts as a plain script would do them (nsenter + systemctl stop/start + curl):
 #     the baseline the issue compares against.
 #  3. Memory: RSS of the coordinator and of each agent after the runs.
+#  4. Fixed cost per run: failoverctl's wall time of a run minus its steps (start-up, connect,
+#     preflight, final health and state, report), and the same inside the coordinator (report
+#     start to end minus the steps).
+#  5. Idle: RSS and CPU of the coordinator and each agent over IDLE_SECONDS (default 60) of no runs
+#     (their channels kept open, as between runs).
+#  6. failoverctl to its first byte of output: --help, and `plan` against a coordinator that does
+#     not listen (median of 20).
+# The settle window is the config's defaults.healthy_for_ms (1000 ms in the test bed's sls.yaml):
+# the floor below includes it, the steps wait it out after their gate.
 set -euo pipefail
 runs=${BENCH_RUNS:-10}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,8 +29,12 @@ sock=$state/coordinator.sock
 start_coordinator "$state" "$sock" "$state/reports"
 
 echo "bench: $runs executed rolling failovers (5 restart steps each) on 3 test hosts"
+walls=$state/run-walls.txt
+: > "$walls"
 for i in $(seq "$runs"); do
+  t0=$(date +%s%N)
   "$bin/failoverctl" --coordinator "unix:$sock" run --execute > /dev/null 2>&1 || { echo "run $i failed" >&2; exit 1; }
+  echo $(( ($(date +%s%N) - t0) / 1000 )) >> "$walls"
 done
 
 echo "bench: baseline script (nsenter + systemctl stop + systemctl start + curl /health until 200), same 5 restarts x $runs"
@@ -45,10 +58,46 @@ for h in api cerebro panel; do
   agent_rss="$agent_rss $h=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)"
 done
 
-python3 - "$state/reports" "$baseline" "$coord_rss" "$agent_rss" <<'PY'
+idle_s=${IDLE_SECONDS:-60}
+echo "bench: ${idle_s} s of idle (no runs; channels stay open)"
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+idle_pids="coordinator=$coord_pid"
+for h in api cerebro panel; do idle_pids="$idle_pids $h=$(pgrep -f "failover-agent --config $state/hosts/$h/agent.yaml" | head -1)"; done
+idle_before=""; for kv in $idle_pids; do idle_before="$idle_before ${kv%%=*}=$(ticks ${kv#*=})"; done
+sleep "$idle_s"
+idle=""
+for kv in $idle_pids; do
+  name=${kv%%=*}; pid=${kv#*=}
+  t0=$(tr ' ' '\n' <<< "$idle_before" | awk -F= -v n="$name" '$1 == n {print $2}')
+  idle="$idle $name=$(( $(ticks "$pid") - t0 )):$(awk '/VmRSS/ {print $2}' /proc/$pid/status)"
+done
+
+echo "bench: failoverctl to first byte of output (median of 20)"
+first_byte=$(python3 - "$bin/failoverctl" "$state/nobody.sock" <<'PY'
+import os, statistics, subprocess, sys, time
+ctl, nobody = sys.argv[1], sys.argv[2]
+def first_byte(args):
+    xs = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        p.stdout.read(1)
+        xs.append((time.perf_counter() - t0) * 1000)
+        p.communicate()
+    return statistics.median(xs)
+print(f"{first_byte([ctl, '--help']):.1f} {first_byte([ctl, '--coordinator', 'unix:' + nobody, 'plan']):.1f}")
+PY
+)
+
+python3 - "$state/reports" "$baseline" "$coord_rss" "$agent_rss" "$walls" "$idle_s" "$idle" "$first_byte" \
+  "$(awk '/^ *healthy_for_ms:/ {print $2; exit}' "$state/sls.yaml")" <<'PY'
 import json, glob, statistics, sys
 reports, baseline, coord_rss, agent_rss = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+walls_file, idle_s, idle, first_byte = sys.argv[5], int(sys.argv[6]), sys.argv[7], sys.argv[8].split()
+run_walls = [int(x) / 1000 for x in open(walls_file)]
+settle = int(sys.argv[9] or 1000)  # defaults.healthy_for_ms of the test bed's config (1000 when unset)
 step_ms, job_ms, probe_ms, over_ms, over_np_ms = [], [], [], [], []
+settle_ms, over_ns_ms, fixed_in, fixed_e2e = [], [], [], []
 for path in sorted(glob.glob(reports + "/*.json")):
     r = json.load(open(path))
     if r["dry_run"]:
@@ -60,14 +109,21 @@ for path in sorted(glob.glob(reports + "/*.json")):
     for p in r["health"]:
         if p.get("step_id"):
             probes.setdefault(p["step_id"], []).append(int(p["latency_us"]) * int(p["attempts"]))
+    steps_sum = sum((int(s["finished_at_unix_us"]) - int(s["started_at_unix_us"])) / 1000
+                    for s in r["steps"] if s.get("started_at_unix_us"))
+    fixed_in.append((int(r["finished_at_unix_us"]) - int(r["started_at_unix_us"])) / 1000 - steps_sum)
+    if len(fixed_e2e) < len(run_walls):
+        fixed_e2e.append(run_walls[len(fixed_e2e)] - steps_sum)
     for s in r["steps"]:
         if s["status"] != "STEP_SUCCEEDED":
             continue
+        settle_ms.append(settle)
         st = (int(s["finished_at_unix_us"]) - int(s["started_at_unix_us"])) / 1000
         jb = sum(ops.get(s["id"], [])) / 1000
         pr = sum(probes.get(s["id"], [])) / 1000
         step_ms.append(st); job_ms.append(jb); probe_ms.append(pr)
         over_ms.append(st - jb - pr); over_np_ms.append(st - jb)
+        over_ns_ms.append(st - jb - pr - settle_ms[-1])
 base = [int(x) / 1000 for x in open(baseline)]
 def line(name, xs):
     xs = sorted(xs)
@@ -79,8 +135,19 @@ line("systemd jobs reported by the agent", job_ms)
 line("gate probes (latency x attempts)", probe_ms)
 line("coordinator overhead = step - jobs", over_np_ms)
 line("coordinator overhead = step - jobs - probes", over_ms)
+print(f"  settle window per step (defaults.healthy_for_ms, waited on the agent): {statistics.median(settle_ms):.0f} ms")
+line("overhead per step = step - jobs - probes - settle", over_ns_ms)
 line("baseline script: nsenter+systemctl+curl", base)
 print(f"  ratio step / baseline (median): {statistics.median(step_ms) / statistics.median(base):.2f}")
+print("fixed cost per run (3 hosts, 5 steps):")
+line("failoverctl wall - steps", fixed_e2e)
+line("in the coordinator: report start..end - steps", fixed_in)
 print(f"memory: coordinator RSS {int(coord_rss) / 1024:.1f} MiB; agents RSS (MiB):",
       " ".join(f"{kv.split('=')[0]}={int(kv.split('=')[1]) / 1024:.1f}" for kv in agent_rss.split()))
+print(f"idle for {idle_s} s (no runs; channels kept):")
+for kv in idle.split():
+    name, v = kv.split("=")
+    ticks, rss = v.split(":")
+    print(f"  {name:<12} CPU {int(ticks) / 100 / idle_s * 100:5.2f} %   RSS {int(rss) / 1024:5.1f} MiB")
+print(f"failoverctl to first byte (median of 20): --help {first_byte[0]} ms; plan, coordinator not listening {first_byte[1]} ms")
 PY

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "coordinator/fake_agent_factory.h"
 #include "coordinator/run_recovery.h"
@@ -86,6 +87,85 @@ TEST(FileRunStore, FindsRunsAnEarlierProcessLeftRunning) {
   auto found = again.Interrupted();
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].run_id(), "crashed");
+}
+
+v1::Report Running(const std::string& id) {
+  v1::Report r = Finished(id, 100, v1::RUN_RUNNING);
+  r.set_summary("");
+  for (const char* step : {"01-restart-a", "02-restart-b"}) {
+    v1::StepRecord* s = r.add_steps();
+    s->set_id(step);
+    s->set_status(v1::STEP_NOT_RUN);
+  }
+  v1::UnitState* st = r.add_initial_state();
+  st->set_host("api");
+  st->set_unit("a.service");
+  return r;
+}
+
+std::vector<std::string> Lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+TEST(FileRunStore, JournalsARunningRunByAppendingOnlyWhatChanged) {
+  TempDir dir;
+  FileRunStore store(dir.path());
+  v1::Report r = Running("run-j");
+  store.Save(r);
+  r.mutable_steps(0)->set_status(v1::STEP_SUCCEEDED);
+  r.add_operations()->set_unit("a.service");
+  store.Save(r);
+  const auto lines = Lines(dir.path() + "/runs/run-j.journal");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find("01-restart-a"), std::string::npos) << lines[1];
+  EXPECT_EQ(lines[1].find("02-restart-b"), std::string::npos) << "an unchanged step is not written again: " << lines[1];
+  EXPECT_EQ(lines[1].find("initialState"), std::string::npos) << lines[1];
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/runs/run-j.json"));
+
+  FileRunStore again(dir.path());  // as after a crash
+  auto found = again.Interrupted();
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].steps(0).status(), v1::STEP_SUCCEEDED);
+  EXPECT_EQ(found[0].steps(1).status(), v1::STEP_NOT_RUN);
+  EXPECT_EQ(found[0].operations_size(), 1);
+  EXPECT_EQ(found[0].initial_state_size(), 1);
+}
+
+TEST(FileRunStore, ATornLastJournalLineIsIgnoredAndTheRunStillRecovers) {
+  TempDir dir;
+  {
+    FileRunStore store(dir.path());
+    v1::Report r = Running("run-t");
+    store.Save(r);
+    r.mutable_steps(0)->set_status(v1::STEP_RUNNING);
+    store.Save(r);
+  }
+  std::ofstream(dir.path() + "/runs/run-t.journal", std::ios::app) << "{\"steps\":[{\"id\":\"01-rest";  // crash mid-write
+  FileRunStore again(dir.path());
+  auto found = again.Interrupted();
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].steps(0).status(), v1::STEP_RUNNING);
+  MarkInterrupted(&found[0]);
+  EXPECT_EQ(found[0].steps(0).status(), v1::STEP_FAILED);
+}
+
+TEST(FileRunStore, TheFinalReportReplacesTheJournal) {
+  TempDir dir;
+  {
+    FileRunStore store(dir.path());
+    v1::Report r = Running("run-f");
+    store.Save(r);
+    r.set_outcome(v1::RUN_SUCCEEDED);
+    r.set_summary("done");
+    store.Save(r);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/runs/run-f.journal"));
+  FileRunStore again(dir.path());
+  EXPECT_TRUE(again.Interrupted().empty());
+  EXPECT_EQ(again.Get("run-f")->summary(), "done");
 }
 
 TEST(FileRunStore, KeepsTheConfigARunWasRequestedWith) {
