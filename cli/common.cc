@@ -20,7 +20,11 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool with_execute) {
   cmd->add_option("--mode", f->mode, "rolling (default) or stop-all");
   cmd->add_option("--failure-policy", f->failure_policy, "abort (default), continue or restore");
   cmd->add_option("--max-parallel", f->max_parallel, "hosts acted on at once per service");
-  if (with_execute) cmd->add_flag("--execute", f->execute, "act for real (default: dry run, nothing changes)");
+  if (with_execute) {
+    cmd->add_flag("--execute", f->execute, "act for real (default: dry run, nothing changes)");
+    cmd->add_flag("--force", f->force, "act even outside the maintenance windows (recorded in the report and log)");
+    cmd->add_flag("--scheduled", f->scheduled, "a scheduled run (timer, CI): webhooks get their lead-time notice first");
+  }
   cmd->add_option("-o,--output", f->output, "format on stdout: text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("--json", f->json, "same as -o json");
@@ -61,6 +65,8 @@ bool BuildRunRequest(const RunFlags& f, v1::RunRequest* req) {
     req->set_failure_policy_kind(coordinator::ToWire(*p));
   req->set_max_parallel(f.max_parallel);
   req->set_execute(f.execute);
+  req->set_force(f.force);
+  req->set_scheduled(f.scheduled);
   return true;
 }
 

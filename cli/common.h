@@ -37,6 +37,8 @@ struct RunFlags {
   std::string failure_policy;
   uint32_t max_parallel = 0;
   bool execute = false;
+  bool force = false;      // act outside the maintenance windows (recorded)
+  bool scheduled = false;  // a timer/CI run: notices go out with their lead time first
   bool json = false;           // --json, kept as an alias of -o json
   std::string output = "text";  // -o: text or json
   bool Json() const { return json || output == "json"; }

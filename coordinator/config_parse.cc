@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "coordinator/config.h"
+#include "coordinator/schedule_config_parse.h"
 #include "failover/logging.h"
 #include "failover/probe_spec.h"
 #include "failover/unit_name.h"
@@ -367,7 +368,8 @@ absl::Status ParseSections(const YamlFields& f, const YAML::Node& root, bool fro
   if (root["defaults"])
     if (absl::Status s = ParseDefaults(f, root["defaults"], &cfg->defaults); !s.ok()) return s;
   if (from_request)
-    for (const char* key : {"tls", "insecure_plaintext", "health_check", "reports_dir"})
+    for (const char* key : {"tls", "insecure_plaintext", "health_check", "reports_dir", "windows", "on_window_end",
+                            "notifications"})
       if (root[key]) return f.Err(root[key], key, kNotInRequest);
   if (absl::Status s = ParseHosts(f, root, cfg); !s.ok()) return s;
   if (absl::Status s = ParseServices(f, root, cfg); !s.ok()) return s;
@@ -376,6 +378,9 @@ absl::Status ParseSections(const YamlFields& f, const YAML::Node& root, bool fro
     if (absl::Status s = ParseHealthCheck(f, root["health_check"], &cfg->health_check); !s.ok()) return s;
   if (root["guards"])
     if (absl::Status s = ParseGuards(f, root["guards"], cfg); !s.ok()) return s;
+  if (absl::Status s = ParseWindows(f, root, cfg); !s.ok()) return s;
+  if (root["notifications"])
+    if (absl::Status s = ParseNotifications(f, root["notifications"], cfg); !s.ok()) return s;
   return ParseTransport(f, root, from_request, cfg);
 }
 
@@ -394,7 +399,8 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml, const std::strin
   try {
     if (!root->IsMap()) return absl::InvalidArgumentError(path + ": the config must be a YAML mapping");
     if (absl::Status s = f.CheckKeys(*root, "", {"defaults", "hosts", "services", "order", "health_check", "guards",
-                                                 "tls", "insecure_plaintext", "reports_dir"});
+                                                 "tls", "insecure_plaintext", "reports_dir", "windows",
+                                                 "on_window_end", "notifications"});
         !s.ok())
       return s;
     if (absl::Status s = ParseSections(f, *root, from_request, &cfg); !s.ok()) return s;
@@ -405,6 +411,7 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml, const std::strin
 }
 
 absl::Status ResolveConfigSecrets(const std::map<std::string, std::string>& env, Config* cfg) {
+  if (absl::Status s = ResolveNotificationUrls(env, cfg); !s.ok()) return s;
   HealthCheckConfig& h = cfg->health_check;
   if (!h.enabled) return absl::OkStatus();
   auto base = ResolveValueRef(h.api_base, env);
@@ -438,6 +445,9 @@ void OverlayCoordinatorSettings(const Config& own, Config* from_request) {
   from_request->insecure_plaintext = own.insecure_plaintext;
   from_request->health_check = own.health_check;
   from_request->reports_dir = own.reports_dir;
+  from_request->windows = own.windows;
+  from_request->on_window_end = own.on_window_end;
+  from_request->notifications = own.notifications;
 }
 
 absl::StatusOr<Config> ParseConfigWithProcessEnv(const std::string& yaml, const std::string& path,

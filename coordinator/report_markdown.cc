@@ -46,6 +46,7 @@ void Summary(std::string* out, const v1::Report& r) {
   Row(out, {"Config", r.config_path()});
   Row(out, {"Started", Time(r.started_at_unix_us())});
   Row(out, {"Finished", Time(r.finished_at_unix_us())});
+  if (!r.maintenance_window().empty()) Row(out, {"Maintenance window", r.maintenance_window()});
 }
 
 void Steps(std::string* out, const v1::Report& r) {

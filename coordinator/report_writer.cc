@@ -42,6 +42,7 @@ std::string RenderText(const v1::Report& r) {
                   "\n");
   absl::StrAppend(&out, "summary:   ", r.summary(), "\n");
   if (!r.stopped_by().empty()) absl::StrAppend(&out, "stopped by: ", r.stopped_by(), "\n");
+  if (!r.maintenance_window().empty()) absl::StrAppend(&out, "window:    ", r.maintenance_window(), "\n");
   if (!r.files_error().empty()) absl::StrAppend(&out, "files:     NOT written: ", r.files_error(), "\n");
   absl::StrAppend(&out, "mode:      ", r.mode(), ", max_parallel ", r.max_parallel(), ", failure policy ",
                   r.failure_policy(), "\n");
