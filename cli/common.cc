@@ -31,7 +31,10 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool with_execute) {
         "--require-healthy,!--no-require-healthy",
         [f](int64_t n) { f->require_healthy = n > 0; },
         "refuse to --execute while a pre-flight gate fails (default: the config's defaults.require_healthy)");
-    cmd->add_flag("--force", f->force, "with --require-healthy: start although pre-flight gates fail (recorded in the report)");
+    cmd->add_flag("--force", f->force,
+                  "start anyway although pre-flight gates fail (--require-healthy) or outside the maintenance windows "
+                  "(recorded in the report and the coordinator's log)");
+    cmd->add_flag("--scheduled", f->scheduled, "a scheduled run (timer, CI): webhooks get their lead-time notice first");
   }
   cmd->add_option("--api-base", f->api_base,
                   "this run's API_BASE for the global health check (e.g. https://api.staging.example.com); the "
@@ -110,6 +113,7 @@ bool BuildRunRequest(const RunFlags& f, v1::RunRequest* req) {
   req->set_execute(f.execute);
   if (f.require_healthy) req->set_require_healthy(*f.require_healthy);
   req->set_force(f.force);
+  req->set_scheduled(f.scheduled);
   return AddCallerApiBase(f, req);
 }
 

@@ -48,6 +48,7 @@ struct RunFlags {
   // --require-healthy / --no-require-healthy (unset: the config's defaults.require_healthy), --force.
   std::optional<bool> require_healthy;
   bool force = false;
+  bool scheduled = false;  // a timer/CI run: notices go out with their lead time first
   bool json = false;           // --json, kept as an alias of -o json
   std::string output = "text";  // -o: text or json
   bool Json() const { return json || output == "json"; }

@@ -11,6 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "coordinator/api_base_policy.h"
+#include "coordinator/maintenance_window.h"
+#include "coordinator/notify_config.h"
 #include "failover/secret_ref.h"
 #include "failover/tls_files.h"
 #include "failover/v1/agent.pb.h"
@@ -125,6 +127,11 @@ struct Config {
   TlsFiles tls;                                // coordinator's client certificate for agents
   bool insecure_plaintext = false;             // only for loopback agent addresses
   std::string reports_dir = "tmp_logs";
+  // When executed runs may act (empty = any time) and what a run does when its window ends;
+  // webhooks told about runs. Coordinator-only (refused in a request's config).
+  std::vector<MaintenanceWindow> windows;
+  WindowEndPolicy on_window_end = WindowEndPolicy::kStop;
+  std::vector<NotificationConfig> notifications;
 
   const HostConfig* FindHost(const std::string& name) const;
   const ServiceConfig* FindService(const std::string& name) const;

@@ -7,6 +7,7 @@
 #include "absl/strings/strip.h"
 #include "coordinator/api_base_policy.h"
 #include "coordinator/config.h"
+#include "coordinator/schedule_config_parse.h"
 #include "failover/logging.h"
 #include "failover/probe_spec.h"
 #include "failover/probe_yaml.h"
@@ -491,7 +492,8 @@ absl::Status ParseSections(const YamlFields& f, const YAML::Node& root, bool fro
   if (root["defaults"])
     if (absl::Status s = ParseDefaults(f, root["defaults"], &cfg->defaults); !s.ok()) return s;
   if (from_request)
-    for (const char* key : {"tls", "insecure_plaintext", "health_check", "reports_dir"})
+    for (const char* key : {"tls", "insecure_plaintext", "health_check", "reports_dir", "windows", "on_window_end",
+                            "notifications"})
       if (root[key]) return f.Err(root[key], key, kNotInRequest);
   if (absl::Status s = ParseHosts(f, root, cfg); !s.ok()) return s;
   if (absl::Status s = ParseServices(f, root, cfg); !s.ok()) return s;
@@ -503,6 +505,9 @@ absl::Status ParseSections(const YamlFields& f, const YAML::Node& root, bool fro
   if (absl::Status s = ParseGateList(f, root, "gates", from_request, *cfg, &cfg->gates); !s.ok()) return s;
   if (absl::Status s = ParseGateList(f, root, "stop_conditions", from_request, *cfg, &cfg->stop_conditions); !s.ok())
     return s;
+  if (absl::Status s = ParseWindows(f, root, cfg); !s.ok()) return s;
+  if (root["notifications"])
+    if (absl::Status s = ParseNotifications(f, root["notifications"], cfg); !s.ok()) return s;
   return ParseTransport(f, root, from_request, cfg);
 }
 
@@ -522,7 +527,7 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml, const std::strin
     if (!root->IsMap()) return absl::InvalidArgumentError(path + ": the config must be a YAML mapping");
     if (absl::Status s = f.CheckKeys(*root, "", {"defaults", "hosts", "services", "order", "health_check", "guards",
                                                  "gates", "stop_conditions", "tls", "insecure_plaintext",
-                                                 "reports_dir"});
+                                                 "reports_dir", "windows", "on_window_end", "notifications"});
         !s.ok())
       return s;
     if (absl::Status s = ParseSections(f, *root, from_request, &cfg); !s.ok()) return s;
@@ -533,6 +538,7 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml, const std::strin
 }
 
 absl::Status ResolveConfigSecrets(const std::map<std::string, std::string>& env, Config* cfg) {
+  if (absl::Status s = ResolveNotificationUrls(env, cfg); !s.ok()) return s;
   HealthCheckConfig& h = cfg->health_check;
   if (!h.enabled) return absl::OkStatus();
   auto base = ResolveValueRef(h.api_base, env);
@@ -571,6 +577,9 @@ void OverlayCoordinatorSettings(const Config& own, Config* from_request) {
     if (g.on == kGateOnCoordinator) from_request->gates.push_back(g);
   for (const auto& g : own.stop_conditions)
     if (g.on == kGateOnCoordinator) from_request->stop_conditions.push_back(g);
+  from_request->windows = own.windows;
+  from_request->on_window_end = own.on_window_end;
+  from_request->notifications = own.notifications;
 }
 
 absl::StatusOr<Config> ParseConfigWithProcessEnv(const std::string& yaml, const std::string& path,

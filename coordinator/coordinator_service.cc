@@ -6,10 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "coordinator/plan_preview.h"
 #include "coordinator/report_writer.h"
 #include "coordinator/run_executor.h"
 #include "coordinator/run_recovery.h"
+#include "coordinator/deadline_watch.h"
+#include "coordinator/run_notices.h"
 #include "coordinator/wire_enums.h"
 #include "failover/event_stream.h"
 #include "failover/logging.h"
@@ -154,6 +157,7 @@ grpc::ServerWriteReactor<v1::RunEvent>* CoordinatorService::Run(grpc::CallbackSe
   auto prepared = Prepare(*req);
   if (!prepared.ok()) return Stream::Fail(ToGrpcStatus(prepared.status()));
   std::shared_ptr<Prepared> p(std::move(*prepared));
+  if (absl::Status s = CheckWindow(*req, *ctx, p.get()); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
   const std::string run_id = NewRunId();
   if (absl::Status s = Register(run_id); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
   if (p->plan.options.execute) {
@@ -186,10 +190,18 @@ void CoordinatorService::ExecuteRun(const Prepared& p, const std::string& run_id
         push(std::move(e));
       },
       [this](const v1::Report& r) { deps_.runs->Save(r); });
+  AnnounceAndWait(p, run_id, push);
+  std::optional<DeadlineWatch> window_end;
+  if (p.window.stop_at)
+    window_end.emplace(*p.window.stop_at, [this, run_id, why = p.window.stop_reason] {
+      StopRun(run_id, why, "the maintenance window (on_window_end: stop)");
+    });
   AttachExecutor(run_id, &executor);
   v1::Report report = executor.Run(run_id);
   AttachExecutor(run_id, nullptr);
+  window_end.reset();
   report.set_stopped_by(StoppedBy(run_id));
+  report.set_maintenance_window(p.window.note);
   auto path = WriteReport(*p.config, &report);
   if (!path.ok()) {
     // The failover's outcome stands; its evidence lives only in the run store (failoverctl report).
@@ -207,9 +219,57 @@ void CoordinatorService::ExecuteRun(const Prepared& p, const std::string& run_id
                                    run_id + "): " + report.files_error());
   last.set_level(path.ok() ? v1::SEVERITY_INFO : v1::SEVERITY_ERROR);
   last.set_severity(SeverityWord(last.level()));
+  AnnounceEnd(deps_.notifier, *p.config, report);
   *last.mutable_report() = std::move(report);
   push(std::move(last));
   Unregister(run_id);  // only now: a drain waits until the report is out
+}
+
+absl::Status CoordinatorService::CheckWindow(const v1::RunRequest& req, const grpc::CallbackServerContext& ctx,
+                                             Prepared* p) {
+  p->scheduled = req.scheduled();
+  if (!p->plan.options.execute) return absl::OkStatus();
+  p->window = DecideWindow(*p->config, absl::FromUnixMicros(deps_.clock->NowUnixUs()), true, req.force());
+  if (p->window.note.empty()) return absl::OkStatus();
+  auto log = GetLogger("coordinator");
+  if (!p->window.allowed) {
+    log->warn("[audit] executed run by {} refused: {}", CallerName(ctx), p->window.note);
+    return absl::FailedPreconditionError(p->window.note);
+  }
+  if (req.force()) log->warn("[audit] executed run by {}: {}", CallerName(ctx), p->window.note);
+  return absl::OkStatus();
+}
+
+void CoordinatorService::AnnounceAndWait(const Prepared& p, const std::string& run_id,
+                                         const std::function<void(v1::RunEvent)>& push) {
+  if (!p.plan.options.execute || deps_.notifier == nullptr || p.config->notifications.empty()) return;
+  const uint32_t lead_ms = StartLeadTimeMs(*p.config, p.scheduled);
+  const std::string services = absl::StrJoin(p.plan.services, ",");
+  AnnounceStart(deps_.notifier, *p.config, run_id, services,
+                lead_ms == 0 ? "starting now" : absl::StrCat("starts in ", lead_ms / 1000.0, " s (scheduled run)"));
+  if (lead_ms == 0) return;
+  v1::RunEvent e;
+  e.set_run_id(run_id);
+  e.set_message(absl::StrCat("notice sent; acting in ", lead_ms / 1000.0, " s (notification lead time)"));
+  e.set_level(v1::SEVERITY_INFO);
+  e.set_severity(SeverityWord(e.level()));
+  GetLogger("coordinator")->info("[run={}] {}", run_id, e.message());
+  push(std::move(e));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(lead_ms);
+  while (std::chrono::steady_clock::now() < until && !StopRequested(run_id))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+void CoordinatorService::StopRun(const std::string& run_id, const std::string& why, const std::string& who) {
+  std::lock_guard<std::mutex> lock(active_mu_);
+  auto it = active_.find(run_id);
+  if (it != active_.end()) StopLocked(&it->second, why, who);
+}
+
+bool CoordinatorService::StopRequested(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(active_mu_);
+  auto it = active_.find(run_id);
+  return it != active_.end() && !it->second.stop_why.empty();
 }
 
 absl::Status CoordinatorService::Register(const std::string& run_id) {

@@ -13,9 +13,11 @@
 #include "coordinator/agent_client_factory.h"
 #include "coordinator/config.h"
 #include "coordinator/config_holder.h"
+#include "coordinator/notifier.h"
 #include "coordinator/planner.h"
 #include "coordinator/run_executor.h"
 #include "coordinator/run_store.h"
+#include "coordinator/window_decision.h"
 #include "failover/agent_client.h"
 #include "failover/clock.h"
 #include "failover/v1/coordinator.grpc.pb.h"
@@ -35,6 +37,7 @@ struct CoordinatorDeps {
   RunStore* runs = nullptr;
   HostClaims* claims = nullptr;
   Clock* clock = nullptr;
+  Notifier* notifier = nullptr;  // webhooks of the config's notifications (null = none sent)
 };
 
 // The config a request runs with: the coordinator's own (`own`) when the request brings none,
@@ -80,6 +83,8 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
     failover::coordinator::Plan plan;
     std::map<std::string, std::unique_ptr<AgentClient>> owned_clients;
     std::map<std::string, AgentClient*> clients;
+    WindowDecision window;   // maintenance window of an executed run
+    bool scheduled = false;  // start notices go out with their lead time
   };
   absl::StatusOr<std::unique_ptr<Prepared>> Prepare(const v1::RunRequest& req) const;
   // Unix-socket callers are vetted by the socket's permissions; TCP callers by certificate name.
@@ -87,6 +92,13 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   absl::StatusOr<std::string> WriteReport(const Config& config, v1::Report* report) const;
   // Executes a prepared run; the last event carries the report.
   void ExecuteRun(const Prepared& p, const std::string& run_id, const std::function<void(v1::RunEvent)>& push);
+  // Refuses an executed run outside the maintenance windows (unless forced); logs the decision.
+  absl::Status CheckWindow(const v1::RunRequest& req, const grpc::CallbackServerContext& ctx, Prepared* p);
+  // The start notice; for a scheduled run with a lead time, waits that long (a stop ends the wait).
+  void AnnounceAndWait(const Prepared& p, const std::string& run_id, const std::function<void(v1::RunEvent)>& push);
+  // Stops a run at its next safe point (first stop wins), as an abort does.
+  void StopRun(const std::string& run_id, const std::string& why, const std::string& who);
+  bool StopRequested(const std::string& run_id);
   std::string NewRunId();
   // A run in progress; `executor` is null until its worker thread has built it.
   struct ActiveRun {

@@ -12,6 +12,7 @@
 #include "coordinator/config_holder.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/run_store.h"
+#include "coordinator/curl_webhook_transport.h"
 #include "failover/version.h"
 #include "failover/logging.h"
 #include "failover/tls.h"
@@ -150,7 +151,10 @@ int main(int argc, char** argv) {
   coordinator::FileRunStore runs(state_dir);
   coordinator::HostClaims claims;
   coordinator::GrpcAgentClientFactory agents;
-  coordinator::CoordinatorService service(options, {holder.get(), &agents, &runs, &claims, RealClock::Get()});
+  coordinator::CurlWebhookTransport webhooks;
+  coordinator::Notifier notifier(&webhooks);  // outlives the service: end notices flush on exit
+  coordinator::CoordinatorService service(options,
+                                          {holder.get(), &agents, &runs, &claims, RealClock::Get(), &notifier});
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

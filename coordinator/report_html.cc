@@ -73,17 +73,19 @@ const std::vector<std::string> kStateHead = {"Host", "Unit", "Active", "Sub", "M
 void Summary(std::string* out, const v1::Report& r) {
   absl::StrAppend(out, "<h1>Failover report — run ", Esc(r.run_id()), "</h1>\n");
   const bool ok = r.outcome() == v1::RUN_SUCCEEDED;
-  Table(out, "", {"Field", "Value"},
-        {{"Outcome", absl::StrCat(OutcomeName(r.outcome()), r.dry_run() ? " (DRY RUN: nothing was changed)" : "")},
-         {"Summary", r.summary()},
-         {"Mode", absl::StrCat(r.mode(), ", max_parallel ", r.max_parallel())},
-         {"Failure policy", r.failure_policy()},
-         {"Services", absl::StrJoin(r.services(), " → ")},
-         {"Config", r.config_path()},
-         {"Started", Time(r.started_at_unix_us())},
-         {"Finished", Time(r.finished_at_unix_us())},
-         {"Stopped", r.has_stop_condition() ? StopConditionText(r) : "-"},
-         {"Forced", r.forced() ? absl::StrCat("yes: ", absl::StrJoin(r.forced_failing_gates(), ", ")) : "no"}});
+  Rows fields = {
+      {"Outcome", absl::StrCat(OutcomeName(r.outcome()), r.dry_run() ? " (DRY RUN: nothing was changed)" : "")},
+      {"Summary", r.summary()},
+      {"Mode", absl::StrCat(r.mode(), ", max_parallel ", r.max_parallel())},
+      {"Failure policy", r.failure_policy()},
+      {"Services", absl::StrJoin(r.services(), " → ")},
+      {"Config", r.config_path()},
+      {"Started", Time(r.started_at_unix_us())},
+      {"Finished", Time(r.finished_at_unix_us())},
+      {"Stopped", r.has_stop_condition() ? StopConditionText(r) : "-"},
+      {"Forced", r.forced() ? absl::StrCat("yes: ", absl::StrJoin(r.forced_failing_gates(), ", ")) : "no"}};
+  if (!r.maintenance_window().empty()) fields.push_back({"Maintenance window", r.maintenance_window()});
+  Table(out, "", {"Field", "Value"}, fields);
   absl::StrAppend(out, "<p class=\"", ok ? "good" : "bad", "\">", Esc(OutcomeName(r.outcome())), "</p>\n");
 }
 

@@ -47,6 +47,7 @@ void Summary(std::string* out, const v1::Report& r) {
   Row(out, {"Config", r.config_path()});
   Row(out, {"Started", Time(r.started_at_unix_us())});
   Row(out, {"Finished", Time(r.finished_at_unix_us())});
+  if (!r.maintenance_window().empty()) Row(out, {"Maintenance window", r.maintenance_window()});
   if (r.has_stop_condition()) Row(out, {"Stopped", StopConditionText(r)});
   if (r.forced()) Row(out, {"Forced", absl::StrCat("yes: ", absl::StrJoin(r.forced_failing_gates(), ", "))});
 }

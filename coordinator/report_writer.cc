@@ -60,6 +60,7 @@ std::string RenderText(const v1::Report& r) {
   if (r.forced())
     absl::StrAppend(&out, "forced:    yes (--force over failing pre-flight gates: ",
                     absl::StrJoin(r.forced_failing_gates(), ", "), ")\n");
+  if (!r.maintenance_window().empty()) absl::StrAppend(&out, "window:    ", r.maintenance_window(), "\n");
   if (!r.files_error().empty()) absl::StrAppend(&out, "files:     NOT written: ", r.files_error(), "\n");
   absl::StrAppend(&out, "mode:      ", r.mode(), ", max_parallel ", r.max_parallel(), ", failure policy ",
                   r.failure_policy(), "\n");
