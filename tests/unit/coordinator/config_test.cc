@@ -332,6 +332,7 @@ TEST(ConfigSeed, TheCallersTokenIsRedactedOnceAccepted) {
   const std::string text = Redact("GET http://10.77.0.1/health with Bearer " + token + " failed");
   EXPECT_EQ(text.find(token), std::string::npos) << text;
   EXPECT_NE(text.find("[REDACTED]"), std::string::npos) << text;
+}
 
 const char kGateBase[] = R"(hosts:
   api: {agent: "127.0.0.1:7700", units: [sls-api.service]}
