@@ -54,6 +54,8 @@ struct HealthCheckConfig {
   uint32_t timeout_ms = 2000;
   uint32_t deadline_ms = 10000;
   uint32_t interval_ms = 100;
+  // During an executed run, the check is polled this often for the report's availability block.
+  uint32_t availability_interval_ms = 100;
 };
 
 // Name under which the coordinator's own probe runner holds the health-check token.

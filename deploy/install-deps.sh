@@ -12,6 +12,9 @@ packages=(
   clang libclang-rt-14-dev
   systemd dbus iproute2 util-linux python3 openssl curl
   zlib1g-dev libxml2-utils chromium
+  libsqlite3-dev
+  prometheus-cpp-dev
+  prometheus
 )
 missing=()
 for p in "${packages[@]}"; do
