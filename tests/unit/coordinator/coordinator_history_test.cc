@@ -147,3 +147,49 @@ TEST_F(CoordinatorHistoryTest, TrendsAnswerOverTheWire) {
 
 }  // namespace
 }  // namespace failover::coordinator
+
+namespace failover::coordinator {
+namespace {
+
+TEST(CoordinatorHistoryRecovery, ARunInterruptedByACrashIsRecordedWhenTheNextCoordinatorRecoversIt) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("coordinator_history_recovery-" + std::to_string(getpid()))).string();
+  std::filesystem::remove_all(dir);
+  {
+    FileRunStore crashed(dir);
+    v1::Report running;
+    running.set_run_id("20270115T080000Z-dead");
+    running.set_outcome(v1::RUN_RUNNING);
+    running.set_dry_run(false);
+    running.add_services("sls-bot");
+    running.set_started_at_unix_us(1'800'000'000'000'000);
+    crashed.Save(running);
+  }
+  Config config = testing::SlsTestConfig();
+  config.defaults.lease_ms = 1000;
+  ConfigHolder holder(config);
+  testing::FakeAgentFactory agents(*holder.Get());
+  FileRunStore runs(dir);
+  HostClaims claims;
+  failover::testing::FakeClock clock;
+  HistoryStore history(dir + "/history.sqlite");
+  CoordinatorDeps deps;
+  deps.config = &holder;
+  deps.agents = &agents;
+  deps.runs = &runs;
+  deps.claims = &claims;
+  deps.clock = &clock;
+  deps.history = &history;
+  CoordinatorService service(CoordinatorOptions{dir + "/reports", {}}, deps);
+  service.RecoverInterruptedRuns();
+  auto listed = history.List({});
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].run_id, "20270115T080000Z-dead");
+  EXPECT_EQ((*listed)[0].outcome, v1::RUN_INTERRUPTED);
+  EXPECT_EQ(runs.Get("20270115T080000Z-dead")->outcome(), v1::RUN_INTERRUPTED) << "the journal has it too";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace failover::coordinator
