@@ -214,6 +214,7 @@ void AgentService::StartLeaseWatcher() {
     while (!stopping_) {
       auto [expired_run, held] = lease_->TakeExpired();
       if (!expired_run.empty()) {
+        metrics_->LeaseExpired();
         GetLogger("agent")->warn("[run={}] lease expired without news from the coordinator", expired_run);
         if (!held.empty()) runner_.RestoreUnits(expired_run, held, "lease expired without news from the coordinator");
       }

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "agent/agent_config.h"
+#include "agent/metrics.h"
 #include "agent/host_lease.h"
 #include "agent/step_runner.h"
 #include "failover/v1/agent.grpc.pb.h"
@@ -28,6 +29,8 @@ class AgentService final : public v1::Agent::CallbackService {
   grpc::ServerUnaryReactor* RenewLease(grpc::CallbackServerContext* ctx, const v1::RenewLeaseRequest* req,
                                        v1::RenewLeaseResponse* resp) override;
 
+  // Where lease expiries are counted (/metrics); before serving.
+  void set_metrics(MetricsSink* metrics) { metrics_ = metrics; }
   // Starts what a previous agent process left held stopped. Call before serving.
   void RestorePersistedHolds();
   // Watches lease expiry and restores what an expired or silent run left held.
@@ -54,6 +57,7 @@ class AgentService final : public v1::Agent::CallbackService {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> draining_{false};
   std::thread watcher_;
+  MetricsSink* metrics_ = NullMetricsSink::Get();
 };
 
 // The agent binary's gRPC server settings: keepalive while a step streams (a dead coordinator is

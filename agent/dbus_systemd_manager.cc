@@ -138,6 +138,7 @@ absl::Status DbusSystemdManager::ConnectLocked() {
     });
     manager_->callMethod("Subscribe").onInterface(kManagerIface).withTimeout(kCallTimeout);
     ++generation_;
+    if (generation_ > 1) metrics_->DbusReconnected();
     return absl::OkStatus();
   } catch (const sdbus::Error& e) {
     manager_.reset();

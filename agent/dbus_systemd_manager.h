@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 
+#include "agent/metrics.h"
 #include "failover/systemd_manager.h"
 #include "sdbus-c++/sdbus-c++.h"
 
@@ -34,9 +35,12 @@ class DbusSystemdManager : public SystemdManager {
   absl::StatusOr<JobOutcome> RunJob(JobKind kind, const std::string& unit,
                                     std::chrono::milliseconds timeout) override;
   absl::Status ResetFailed(const std::string& unit) override;
+  // Where reconnections are counted (/metrics); set before use.
+  void set_metrics(MetricsSink* metrics) { metrics_ = metrics; }
 
  private:
   DbusSystemdManager() = default;
+  MetricsSink* metrics_ = NullMetricsSink::Get();
   // (Re)creates the connection, the manager proxy and the JobRemoved subscription.
   absl::Status ConnectLocked();
   // Runs `call` against the manager; on a broken bus (dbus restarted) reconnects and retries

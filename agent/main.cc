@@ -10,12 +10,15 @@
 #include "agent/dbus_systemd_manager.h"
 #include "agent/journal_failures.h"
 #include "agent/restic_snapshots.h"
+#include "agent/metrics.h"
+#include "agent/metrics_prometheus.h"
 #include "common/probe_runner.h"
 #include "failover/logging.h"
 #include "failover/tls.h"
 #include "failover/version.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "prometheus/exposer.h"
 
 int main(int argc, char** argv) {
   using namespace failover;
@@ -24,8 +27,14 @@ int main(int argc, char** argv) {
   std::string listen_override;
   app.add_option("-c,--config", config_path, "agent config (YAML)");
   app.add_option("--listen", listen_override, "override the config's listen address");
+  std::string metrics_listen = "127.0.0.1:9465";
+  bool metrics_allow_remote = false;
+  app.add_option("--metrics-listen", metrics_listen, "serve Prometheus /metrics on host:port (default 127.0.0.1:9465; "
+                 "\"\" = off); a non-loopback address needs --metrics-allow-remote");
+  app.add_flag("--metrics-allow-remote", metrics_allow_remote, "allow --metrics-listen on a non-loopback address");
   app.set_version_flag("--version", std::string("failover-agent ") + kVersion);
   CLI11_PARSE(app, argc, argv);
+  const bool metrics_explicit = app.count("--metrics-listen") > 0;
   // SIGTERM/SIGINT are taken by sigwait below; blocked before any thread starts, so every thread
   // inherits the mask and none is interrupted by them.
   sigset_t stop_signals;
@@ -61,9 +70,28 @@ int main(int argc, char** argv) {
     log->error("{}", systemd.status().message());
     return 1;
   }
+  if (absl::Status s = agent::CheckMetricsListen(metrics_listen, metrics_allow_remote); !s.ok()) {
+    log->error("{}", s.message());
+    return 2;
+  }
+  agent::PrometheusMetricsSink metrics;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (!metrics_listen.empty()) {
+    auto e = agent::ServeAgentMetrics(metrics_listen, metrics.registry());
+    if (!e.ok() && metrics_explicit) {
+      log->error("{}", e.status().message());
+      return 2;
+    }
+    if (!e.ok()) log->warn("{} (the default; metrics are off)", e.status().message());
+    else exposer = std::move(*e);
+    if (exposer) log->info("serving /metrics on http://{}/metrics", metrics_listen);
+  }
+  (*systemd)->set_metrics(&metrics);
+  agent::MeteredSystemdManager metered_systemd(systemd->get(), &metrics);
   agent::JournalUnitFailures failures;
   agent::ResticSnapshots restic(config->restic_repositories);
-  LocalProbeRunner probes(config->host, config->secrets, systemd->get(), RealClock::Get(), {&failures, &restic});
+  LocalProbeRunner local_probes(config->host, config->secrets, systemd->get(), RealClock::Get(), {&failures, &restic});
+  agent::MeteredProbeRunner probes(&local_probes, &metrics);
   std::string lease_file;
   if (!config->state_dir.empty()) {
     std::filesystem::create_directories(config->state_dir);
@@ -71,7 +99,8 @@ int main(int argc, char** argv) {
   }
   agent::HostLease lease(RealClock::Get(), lease_file);
   agent::AuditLog audit(config->audit_log);
-  agent::AgentService service(*config, systemd->get(), &probes, &lease, &audit);
+  agent::AgentService service(*config, &metered_systemd, &probes, &lease, &audit);
+  service.set_metrics(&metrics);
 
   // Before serving: a request must not overwrite what a killed predecessor left held.
   service.RestorePersistedHolds();

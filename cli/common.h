@@ -55,6 +55,19 @@ struct RunFlags {
 };
 
 void AddRunFlags(CLI::App* cmd, RunFlags* flags, bool with_execute);
+
+// failoverctl runs (cli/runs.cc).
+struct RunsFlags {
+  std::string since;    // 7d, 12h, 30m, or a UTC date
+  std::string service;
+  std::string status;   // succeeded, failed, aborted, interrupted, refused, running
+  uint32_t limit = 0;   // 0 = the coordinator's default (1000)
+  std::string output = "text";
+};
+void AddRunsFlags(CLI::App* cmd, RunsFlags* flags);
+int RunRuns(const GlobalOptions& g, const RunsFlags& f);
+// failoverctl trends (cli/trends.cc); `last` 0 = the coordinator's default (20).
+int RunTrends(const GlobalOptions& g, uint32_t last, const std::string& output);
 // Reads the config file (if any) into the request. Returns false and prints the error otherwise.
 bool BuildRunRequest(const RunFlags& flags, v1::RunRequest* req);
 std::unique_ptr<v1::Coordinator::Stub> Connect(const GlobalOptions& g);

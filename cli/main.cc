@@ -40,6 +40,15 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json", "md", "junit", "html"}));
   report->add_flag("--json", report_json, "same as -o json");
 
+  RunsFlags runs_f;
+  auto* runs = app.add_subcommand("runs", "list the runs in the coordinator's history, newest first");
+  AddRunsFlags(runs, &runs_f);
+  uint32_t trends_last = 20;
+  std::string trends_format = "text";
+  auto* trends = app.add_subcommand("trends", "per service over the last runs: failures, failure rate, downtime");
+  trends->add_option("--last", trends_last, "the last N executed runs (default 20)");
+  trends->add_option("-o,--output", trends_format, "format: text or json")->check(CLI::IsMember({"text", "json"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -50,6 +59,8 @@ int main(int argc, char** argv) {
   if (*run) return RunRun(g, run_f);
   if (*health) return RunHealth(g, health_f);
   if (*abort) return RunAbort(g, abort_id, abort_json || abort_format == "json");
+  if (*runs) return RunRuns(g, runs_f);
+  if (*trends) return RunTrends(g, trends_last, trends_format);
   if (*report) return RunReport(g, run_id, report_json ? "json" : report_format);
   return kExitUsage;
 }

@@ -81,6 +81,8 @@ struct HealthCheckConfig {
   uint32_t interval_ms = 100;
   // URL prefixes under which a caller (failoverctl --api-base) may name its own API_BASE for a run.
   std::vector<ApiBasePrefix> allowed_api_bases;
+  // During an executed run, the check is polled this often for the report's availability block.
+  uint32_t availability_interval_ms = 100;
 };
 
 // Name under which the coordinator's own probe runner holds the health-check token.

@@ -348,6 +348,12 @@ absl::Status ParseHealthCheckTimes(const YamlFields& f, const YAML::Node& hc, He
     if (!v.ok()) return v.status();
     *dst = *v;
   }
+  if (hc["availability_interval_ms"]) {
+    auto v = f.Ms(hc["availability_interval_ms"], "health_check.availability_interval_ms", kMaxMs);
+    if (!v.ok()) return v.status();
+    if (*v < 20) return f.Err(hc["availability_interval_ms"], "health_check.availability_interval_ms", "at least 20 (ms)");
+    h->availability_interval_ms = *v;
+  }
   return absl::OkStatus();
 }
 
@@ -368,7 +374,8 @@ absl::Status ParseAllowedApiBases(const YamlFields& f, const YAML::Node& n, Heal
 
 absl::Status ParseHealthCheck(const YamlFields& f, const YAML::Node& hc, HealthCheckConfig* h) {
   if (absl::Status s = f.CheckKeys(hc, "health_check", {"api_base", "path", "token", "expect_status", "timeout_ms",
-                                                        "deadline_ms", "interval_ms", "allowed_api_bases"});
+                                                        "deadline_ms", "interval_ms", "allowed_api_bases",
+                                                        "availability_interval_ms"});
       !s.ok())
     return s;
   h->enabled = true;

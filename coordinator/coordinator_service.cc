@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "coordinator/availability.h"
 #include "coordinator/plan_preview.h"
 #include "coordinator/report_writer.h"
 #include "coordinator/run_executor.h"
@@ -54,6 +55,49 @@ std::string CallerName(const grpc::CallbackServerContext& ctx) {
   if (!cert.empty()) return "certificate \"" + cert + "\"";
   return "unix socket";  // gRPC's peer string carries no SO_PEERCRED; the socket's mode vetted the caller
 }
+
+// Like FinishLater, for work that answers with a status (the history may wait on its lock).
+grpc::ServerUnaryReactor* FinishLaterWith(grpc::CallbackServerContext* ctx, std::function<absl::Status()> work) {
+  auto* reactor = ctx->DefaultReactor();
+  std::thread([reactor, work = std::move(work)] { reactor->Finish(ToGrpcStatus(work())); }).detach();
+  return reactor;
+}
+
+absl::Status NoHistory() {
+  return absl::FailedPreconditionError(
+      "the coordinator keeps no run history: start it with --state-dir DIR (the history is DIR/history.sqlite)");
+}
+
+void ToWire(const HistoryRun& r, v1::HistoryRun* out) {
+  out->set_run_id(r.run_id);
+  out->set_started_at_unix_us(r.started_unix_us);
+  out->set_finished_at_unix_us(r.finished_unix_us);
+  out->set_outcome(r.outcome);
+  out->set_dry_run(r.dry_run);
+  for (const auto& s : r.services) out->add_services(s);
+  out->set_max_downtime_us(r.max_downtime_us);
+  out->set_summary(r.summary);
+}
+
+// Forwards to the journal and records every final report in the history (runs recovered after a crash).
+class HistoryRecordingRunStore : public RunStore {
+ public:
+  HistoryRecordingRunStore(RunStore* runs, std::function<void(v1::Report*)> record)
+      : runs_(runs), record_(std::move(record)) {}
+  void Save(const v1::Report& report) override {
+    v1::Report r = report;
+    if (r.outcome() != v1::RUN_RUNNING) record_(&r);
+    runs_->Save(r);
+  }
+  void SaveRequestConfig(const std::string& id, const std::string& yaml) override { runs_->SaveRequestConfig(id, yaml); }
+  std::string RequestConfig(const std::string& id) override { return runs_->RequestConfig(id); }
+  absl::StatusOr<v1::Report> Get(const std::string& id) override { return runs_->Get(id); }
+  std::vector<v1::Report> Interrupted() override { return runs_->Interrupted(); }
+
+ private:
+  RunStore* runs_;
+  std::function<void(v1::Report*)> record_;
+};
 
 }  // namespace
 
@@ -165,6 +209,7 @@ grpc::ServerWriteReactor<v1::RunEvent>* CoordinatorService::Run(grpc::CallbackSe
     std::vector<std::string> hosts;
     for (const auto& [host, units] : p->plan.host_units) hosts.push_back(host);
     if (absl::Status s = deps_.claims->Claim(hosts, run_id); !s.ok()) {
+      RecordRefused(*p, run_id, s);
       Unregister(run_id);
       return Stream::Fail(ToGrpcStatus(s));
     }
@@ -196,10 +241,20 @@ void CoordinatorService::ExecuteRun(const Prepared& p, const std::string& run_id
     window_end.emplace(*p.window.stop_at, [this, run_id, why = p.window.stop_reason] {
       StopRun(run_id, why, "the maintenance window (on_window_end: stop)");
     });
+  // What users saw: the global health check, polled on its own thread while an executed run runs.
+  std::unique_ptr<ProbeRunner> poll_runner;
+  std::unique_ptr<AvailabilityPoller> poller;
+  if (p.plan.options.execute && p.config->health_check.enabled) {
+    poll_runner = CoordinatorProbeRunner(*p.config);
+    poller = std::make_unique<AvailabilityPoller>(poll_runner.get(), HealthCheckProbe(p.config->health_check),
+                                                  p.config->health_check.availability_interval_ms, deps_.clock);
+    poller->Start();
+  }
   AttachExecutor(run_id, &executor);
   v1::Report report = executor.Run(run_id);
   AttachExecutor(run_id, nullptr);
   window_end.reset();
+  if (poller) *report.mutable_availability() = poller->Stop();
   report.set_stopped_by(StoppedBy(run_id));
   report.set_maintenance_window(p.window.note);
   auto path = WriteReport(*p.config, &report);
@@ -209,6 +264,7 @@ void CoordinatorService::ExecuteRun(const Prepared& p, const std::string& run_id
     report.set_files_error(std::string(path.status().message()));
     report.add_errors("report files NOT written: " + report.files_error());
   }
+  RecordHistory(&report);
   deps_.runs->Save(report);
   deps_.claims->Release(run_id);
   v1::RunEvent last;
@@ -348,15 +404,89 @@ grpc::ServerUnaryReactor* CoordinatorService::Abort(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* CoordinatorService::GetReport(grpc::CallbackServerContext* ctx,
                                                         const v1::GetReportRequest* req, v1::Report* resp) {
   if (absl::Status s = Authorize(*ctx); !s.ok()) return FinishNow(ctx, s);
-  auto report = deps_.runs->Get(req->run_id());
-  if (!report.ok()) return FinishNow(ctx, report.status());
-  *resp = std::move(*report);
-  return FinishNow(ctx, absl::OkStatus());
+  const std::string id = req->run_id();
+  return FinishLaterWith(ctx, [this, id, resp]() -> absl::Status {
+    // The latest run is the history's (it survives restarts); a given run is the journal's first
+    // (a run in progress is only there), then the history's.
+    absl::StatusOr<v1::Report> report = absl::NotFoundError("");
+    if (id.empty() && deps_.history != nullptr) report = deps_.history->Get("");
+    if (!report.ok()) report = deps_.runs->Get(id);
+    if (!report.ok() && !id.empty() && deps_.history != nullptr) {
+      auto from_history = deps_.history->Get(id);
+      if (from_history.ok() || from_history.status().code() != absl::StatusCode::kNotFound) report = from_history;
+    }
+    if (!report.ok()) return report.status();
+    *resp = std::move(*report);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::ListRuns(grpc::CallbackServerContext* ctx,
+                                                       const v1::HistoryListRunsRequest* req,
+                                                       v1::HistoryListRunsResponse* resp) {
+  if (absl::Status s = Authorize(*ctx); !s.ok()) return FinishNow(ctx, s);
+  if (deps_.history == nullptr) return FinishNow(ctx, NoHistory());
+  HistoryFilter filter;
+  filter.since_unix_us = req->since_unix_us();
+  filter.service = req->service();
+  if (req->outcome() != v1::RUN_OUTCOME_UNSPECIFIED) filter.outcome = req->outcome();
+  filter.limit = req->limit() == 0 ? 1000 : std::min<uint32_t>(req->limit(), 100000);
+  return FinishLaterWith(ctx, [this, filter, resp]() -> absl::Status {
+    auto runs = deps_.history->List(filter);
+    if (!runs.ok()) return runs.status();
+    for (const auto& r : *runs) ToWire(r, resp->add_runs());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::Trends(grpc::CallbackServerContext* ctx,
+                                                     const v1::HistoryTrendsRequest* req,
+                                                     v1::HistoryTrendsResponse* resp) {
+  if (absl::Status s = Authorize(*ctx); !s.ok()) return FinishNow(ctx, s);
+  if (deps_.history == nullptr) return FinishNow(ctx, NoHistory());
+  const uint32_t last = req->last() == 0 ? 20 : std::min<uint32_t>(req->last(), 100000);
+  return FinishLaterWith(ctx, [this, last, resp]() -> absl::Status {
+    auto trends = deps_.history->Trends(last);
+    if (!trends.ok()) return trends.status();
+    resp->set_last(last);
+    for (const auto& t : *trends) {
+      auto* out = resp->add_services();
+      out->set_service(t.service);
+      out->set_runs(t.runs);
+      out->set_failures(t.failures);
+      out->set_failure_rate(t.failure_rate);
+      out->set_median_downtime_us(t.median_downtime_us);
+      out->set_max_downtime_us(t.max_downtime_us);
+    }
+    return absl::OkStatus();
+  });
+}
+
+void CoordinatorService::RecordHistory(v1::Report* report) {
+  if (deps_.on_run_end) deps_.on_run_end(*report);
+  if (deps_.history == nullptr) return;
+  if (absl::Status s = deps_.history->Insert(*report); !s.ok()) {
+    GetLogger("coordinator")->error("run {} not recorded in the history: {}", report->run_id(), s.message());
+    report->add_errors(absl::StrCat("run NOT recorded in the history: ", s.message()));
+  }
+}
+
+void CoordinatorService::RecordRefused(const Prepared& p, const std::string& run_id, const absl::Status& why) {
+  v1::Report r;
+  r.set_run_id(run_id);
+  r.set_dry_run(!p.plan.options.execute);
+  r.set_started_at_unix_us(deps_.clock->NowUnixUs());
+  r.set_finished_at_unix_us(r.started_at_unix_us());
+  r.set_outcome(v1::RUN_REFUSED);
+  r.set_summary(absl::StrCat("REFUSED: ", why.message()));
+  for (const auto& s : p.plan.services) r.add_services(s);
+  RecordHistory(&r);
 }
 
 void CoordinatorService::RecoverInterruptedRuns() {
+  HistoryRecordingRunStore runs(deps_.runs, [this](v1::Report* r) { RecordHistory(r); });
   RecoveryDeps deps;
-  deps.runs = deps_.runs;
+  deps.runs = &runs;
   deps.agents = deps_.agents;
   deps.clock = deps_.clock;
   deps.config_for = [this](const std::string& yaml, const std::string& path) {

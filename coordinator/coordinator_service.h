@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include "coordinator/config.h"
 #include "coordinator/config_holder.h"
 #include "coordinator/notifier.h"
+#include "coordinator/history_store.h"
 #include "coordinator/planner.h"
 #include "coordinator/run_executor.h"
 #include "coordinator/run_store.h"
@@ -38,6 +40,9 @@ struct CoordinatorDeps {
   HostClaims* claims = nullptr;
   Clock* clock = nullptr;
   Notifier* notifier = nullptr;  // webhooks of the config's notifications (null = none sent)
+  HistoryStore* history = nullptr;  // null = no history (no --state-dir)
+  // Told of every run that ends (for /metrics); may be empty.
+  std::function<void(const v1::Report&)> on_run_end;
 };
 
 // The config a request runs with: the coordinator's own (`own`) when the request brings none,
@@ -60,6 +65,10 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
 
   grpc::ServerUnaryReactor* Abort(grpc::CallbackServerContext* ctx, const v1::AbortRequest* req,
                                   v1::AbortResponse* resp) override;
+  grpc::ServerUnaryReactor* ListRuns(grpc::CallbackServerContext* ctx, const v1::HistoryListRunsRequest* req,
+                                     v1::HistoryListRunsResponse* resp) override;
+  grpc::ServerUnaryReactor* Trends(grpc::CallbackServerContext* ctx, const v1::HistoryTrendsRequest* req,
+                                   v1::HistoryTrendsResponse* resp) override;
 
   // Graceful stop: refuses new runs from now on and asks every running run to stop at its next
   // safe point (restoring what it changed), with `why` ("stopped: the coordinator received
@@ -100,6 +109,11 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   void StopRun(const std::string& run_id, const std::string& why, const std::string& who);
   bool StopRequested(const std::string& run_id);
   std::string NewRunId();
+  // Records a finished run in the history; a failure is logged and added to the report's errors
+  // (the run stands, its report files and journal entry are written regardless).
+  void RecordHistory(v1::Report* report);
+  // A run refused before it started (host held by another run), recorded in the history.
+  void RecordRefused(const Prepared& p, const std::string& run_id, const absl::Status& why);
   // A run in progress; `executor` is null until its worker thread has built it.
   struct ActiveRun {
     RunExecutor* executor = nullptr;

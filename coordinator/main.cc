@@ -11,6 +11,8 @@
 #include "coordinator/agent_client_factory.h"
 #include "coordinator/config_holder.h"
 #include "coordinator/coordinator_service.h"
+#include "coordinator/history_store.h"
+#include "coordinator/metrics.h"
 #include "coordinator/run_store.h"
 #include "coordinator/curl_webhook_transport.h"
 #include "failover/version.h"
@@ -18,6 +20,7 @@
 #include "failover/tls.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "prometheus/exposer.h"
 
 namespace {
 
@@ -140,8 +143,29 @@ int main(int argc, char** argv) {
   app.add_option("--drain-timeout", drain_timeout_s, "on SIGTERM/SIGINT, seconds for running runs to stop and restore "
                  "before exiting (default 60; keep it below the unit's TimeoutStopSec)")->check(CLI::PositiveNumber);
   app.set_version_flag("--version", std::string("failover-coordinator ") + kVersion);
+  std::string metrics_listen;
+  bool metrics_allow_remote = false;
+  app.add_option("--metrics-listen", metrics_listen, "serve Prometheus /metrics on host:port (default off); a "
+                 "non-loopback address needs --metrics-allow-remote");
+  app.add_flag("--metrics-allow-remote", metrics_allow_remote, "allow --metrics-listen on a non-loopback address");
   CLI11_PARSE(app, argc, argv);
   auto log = GetLogger("coordinator");
+  if (!metrics_listen.empty() && !metrics_allow_remote && !IsLoopbackOrUnixAddress(metrics_listen)) {
+    log->error("--metrics-listen {} is not a loopback address: /metrics tells who runs what and when; keep it on "
+               "127.0.0.1 or add --metrics-allow-remote", metrics_listen);
+    return 2;
+  }
+  coordinator::CoordinatorMetrics metrics;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (!metrics_listen.empty()) {
+    auto e = coordinator::ServeMetrics(metrics_listen, "--metrics-listen", metrics.registry());
+    if (!e.ok()) {
+      log->error("{}", e.status().message());
+      return 2;
+    }
+    exposer = std::move(*e);
+    log->info("serving /metrics on http://{}/metrics", metrics_listen);
+  }
   InstallSignalHandlers();
   const bool unix_socket = listen.rfind("unix:", 0) == 0;
   std::shared_ptr<grpc::ServerCredentials> creds = ListenCredentials(listen, tls, options.allowed_clients, *log);
@@ -149,12 +173,28 @@ int main(int argc, char** argv) {
   std::unique_ptr<coordinator::ConfigHolder> holder = LoadOwnConfig(config_path, *log);
   if (!holder) return 2;
   coordinator::FileRunStore runs(state_dir);
+  // The run history (SQLite) beside the journal; an unusable file is reported per run, never stops one.
+  std::unique_ptr<coordinator::HistoryStore> history;
+  if (!state_dir.empty()) history = std::make_unique<coordinator::HistoryStore>(state_dir + "/history.sqlite");
+  if (history) {
+    coordinator::HistoryFilter newest;
+    newest.limit = 1;
+    if (auto probe = history->List(newest); !probe.ok()) log->error("{}", probe.status().message());
+  }
   coordinator::HostClaims claims;
   coordinator::GrpcAgentClientFactory agents;
   coordinator::CurlWebhookTransport webhooks;
   coordinator::Notifier notifier(&webhooks);  // outlives the service: end notices flush on exit
-  coordinator::CoordinatorService service(options,
-                                          {holder.get(), &agents, &runs, &claims, RealClock::Get(), &notifier});
+  coordinator::CoordinatorDeps deps;
+  deps.config = holder.get();
+  deps.agents = &agents;
+  deps.runs = &runs;
+  deps.claims = &claims;
+  deps.clock = RealClock::Get();
+  deps.notifier = &notifier;
+  deps.history = history.get();
+  deps.on_run_end = [&metrics](const v1::Report& r) { metrics.ObserveRun(r); };
+  coordinator::CoordinatorService service(options, deps);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "coordinator/report_availability.h"
 #include "coordinator/report_gates.h"
 #include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
@@ -162,6 +163,31 @@ Span TimelineSpan(const v1::RecoveryMetrics& m, const v1::Report& r) {
   return s;
 }
 
+// The row of what users saw: the API's unavailable windows, clipped to the timeline.
+void UsersRow(std::string* out, const Span& s, int y, const v1::Availability& a) {
+  absl::StrAppend(out, absl::StrFormat("<text x=\"4\" y=\"%d\" font-size=\"12\">users: API (%s)</text>\n",
+                                       y + kRowHeight - 9, Esc(a.url())));
+  for (const auto& w : a.windows()) {
+    const int64_t from = std::max(w.start_unix_us(), s.t0), to = std::min(std::max(w.end_unix_us(), from), s.t1);
+    if (to < from) continue;
+    absl::StrAppend(out, absl::StrFormat("<rect class=\"bar bar-unavailable\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" "
+                                         "height=\"%d\" fill=\"%s\"><title>API unavailable %s (%d failed)</title></rect>\n",
+                                         s.X(from), y + 4, std::max(2.0, s.X(to) - s.X(from)), kRowHeight - 8, kDown,
+                                         DurationText(w.duration_us()), w.failures()));
+  }
+}
+
+void AvailabilityTables(std::string* out, const v1::Report& r) {
+  if (!r.has_availability()) return;
+  absl::StrAppend(out, "<h2>What users saw</h2>\n<p class=\"note\">The global health check, polled by the coordinator "
+                       "during the run.</p>\n");
+  Rows summary, windows;
+  for (const auto& [k, v] : AvailabilitySummaryRows(r.availability())) summary.push_back({k, v});
+  Table(out, "", {"Availability", "Value"}, summary);
+  for (const auto& w : AvailabilityWindowRows(r.availability())) windows.push_back(w);
+  if (!windows.empty()) Table(out, "", {"Unavailable from", "To", "Duration", "Failed requests", "First failure"}, windows);
+}
+
 void Bar(std::string* out, const Span& s, int y, int64_t from, int64_t to, const char* kind, const char* colour,
          const v1::UnitRecovery& u) {
   if (from <= 0) return;
@@ -193,7 +219,8 @@ void Timeline(std::string* out, const v1::RecoveryMetrics& m, const v1::Report& 
   absl::StrAppend(out, "<p class=\"legend\"><span style=\"background:", kStopping, "\"></span>stopping<span style=\"background:",
                   kDown, "\"></span>down<span style=\"background:", kStarting,
                   "\"></span>active, not yet healthy<span style=\"background:", kHealthy, "\"></span>healthy</p>\n");
-  const int height = kTop + kRowHeight * m.units_size() + 4;
+  const bool users = r.has_availability() && r.availability().windows_size() > 0;
+  const int height = kTop + kRowHeight * (m.units_size() + (users ? 1 : 0)) + 4;
   absl::StrAppend(out, absl::StrFormat("<svg id=\"timeline\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n",
                                        kLabelWidth + kBarWidth + 10, height, kLabelWidth + kBarWidth + 10, height));
   for (int i = 0; i <= 4; ++i) {
@@ -204,6 +231,7 @@ void Timeline(std::string* out, const v1::RecoveryMetrics& m, const v1::Report& 
                                          DurationText(t - s.t0)));
   }
   for (int i = 0; i < m.units_size(); ++i) UnitRow(out, s, kTop + i * kRowHeight, m.units(i));
+  if (users) UsersRow(out, s, kTop + m.units_size() * kRowHeight, r.availability());
   absl::StrAppend(out, "</svg>\n");
 }
 
@@ -216,6 +244,7 @@ std::string RenderHtml(const v1::Report& r) {
   Summary(&out, r);
   Timeline(&out, m, r);
   MetricsTables(&out, m);
+  AvailabilityTables(&out, r);
   Tables(&out, r);
   if (!r.errors().empty()) {
     Rows errors;

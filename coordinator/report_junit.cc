@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "coordinator/report_availability.h"
 #include "coordinator/report_gates.h"
 #include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
@@ -135,7 +136,7 @@ int Count(const std::vector<TestCase>& cases, Verdict v) {
 }
 
 // The run's recovery metrics as suite properties (microseconds; -1 when unknown).
-void AppendProperties(std::string* out, const v1::RecoveryMetrics& m) {
+void AppendProperties(std::string* out, const v1::RecoveryMetrics& m, const v1::Report& r) {
   std::vector<std::pair<std::string, std::string>> p = {
       {"total_run_us", absl::StrCat(m.total_run_us())},     {"systemd_us", absl::StrCat(m.systemd_us())},
       {"gate_wait_us", absl::StrCat(m.gate_wait_us())},     {"tool_us", absl::StrCat(m.tool_us())},
@@ -145,6 +146,18 @@ void AppendProperties(std::string* out, const v1::RecoveryMetrics& m) {
   for (const auto& u : m.units())
     p.emplace_back(absl::StrCat("downtime_us.", u.host(), ".", u.unit()),
                    absl::StrCat(u.downtime_us(), u.downtime_open_ended() ? " (open-ended)" : ""));
+  if (r.has_availability()) {
+    const v1::Availability& a = r.availability();
+    p.emplace_back("availability.requests", absl::StrCat(a.requests()));
+    p.emplace_back("availability.failures", absl::StrCat(a.failures()));
+    p.emplace_back("availability.unavailable_us", absl::StrCat(a.unavailable_us()));
+    p.emplace_back("availability.longest_unavailable_us", absl::StrCat(a.longest().duration_us()));
+    for (int i = 0; i < a.windows_size(); ++i)
+      p.emplace_back(absl::StrCat("availability.window.", i),
+                     absl::StrCat(FormatUnixUs(a.windows(i).start_unix_us()), " .. ",
+                                  FormatUnixUs(a.windows(i).end_unix_us()), " (", a.windows(i).duration_us(), " us",
+                                  a.windows(i).open_ended() ? ", open-ended" : "", ")"));
+  }
   absl::StrAppend(out, "    <properties>\n");
   for (const auto& [k, v] : p)
     absl::StrAppend(out, "      <property name=\"", Esc(k), "\" value=\"", Esc(v), "\"/>\n");
@@ -188,7 +201,7 @@ std::string RenderJunit(const v1::Report& r) {
   absl::StrAppend(&out, "<testsuites name=\"failover\" ", counts, " time=\"", time, "\">\n");
   absl::StrAppend(&out, "  <testsuite name=\"", name, "\" ", counts, " time=\"", time, "\" timestamp=\"",
                   Esc(r.started_at_unix_us() > 0 ? FormatUnixUs(r.started_at_unix_us()) : ""), "\">\n");
-  AppendProperties(&out, r.has_metrics() ? r.metrics() : ComputeRecoveryMetrics(r));
+  AppendProperties(&out, r.has_metrics() ? r.metrics() : ComputeRecoveryMetrics(r), r);
   for (const auto& c : cases) AppendCase(&out, c);
   absl::StrAppend(&out, "  </testsuite>\n</testsuites>\n");
   return Redact(out);

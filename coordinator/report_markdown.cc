@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "coordinator/report_availability.h"
 #include "coordinator/report_gates.h"
 #include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
@@ -135,6 +136,18 @@ void Metrics(std::string* out, const v1::RecoveryMetrics& m) {
               DurationText(u.time_to_healthy_us()), DowntimeText(u), absl::StrCat(u.restarts_observed()), u.note()});
 }
 
+void Availability(std::string* out, const v1::Report& r) {
+  if (!r.has_availability()) return;
+  absl::StrAppend(out, "\n## What users saw\n\n_The global health check, polled by the coordinator during the run._\n\n");
+  Header(out, {"Availability", "Value"});
+  for (const auto& [k, v] : AvailabilitySummaryRows(r.availability())) Row(out, {k, v});
+  const auto rows = AvailabilityWindowRows(r.availability());
+  if (rows.empty()) return;
+  absl::StrAppend(out, "\n");
+  Header(out, {"Unavailable from", "To", "Duration", "Failed requests", "First failure"});
+  for (const auto& w : rows) Row(out, w);
+}
+
 }  // namespace
 
 std::string RenderMarkdown(const v1::Report& r) {
@@ -147,6 +160,7 @@ std::string RenderMarkdown(const v1::Report& r) {
   Gates(&out, r);
   States(&out, "Final state", r.final_state());
   Metrics(&out, r.has_metrics() ? r.metrics() : ComputeRecoveryMetrics(r));
+  Availability(&out, r);
   if (!r.errors().empty()) {
     absl::StrAppend(&out, "\n## Errors\n\n");
     for (const auto& e : r.errors()) absl::StrAppend(&out, "- ", Cell(e), "\n");

@@ -11,6 +11,7 @@
 #include "coordinator/report_html.h"
 #include "coordinator/report_junit.h"
 #include "coordinator/report_markdown.h"
+#include "coordinator/report_availability.h"
 #include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
 #include "failover/clock.h"
@@ -110,6 +111,7 @@ std::string RenderText(const v1::Report& r) {
   StateTable(&out, r.final_state());
 
   absl::StrAppend(&out, RenderMetricsText(r.has_metrics() ? r.metrics() : ComputeRecoveryMetrics(r)));
+  absl::StrAppend(&out, RenderAvailabilityText(r));
 
   if (!r.errors().empty()) {
     absl::StrAppend(&out, "\n== Errors ==\n");

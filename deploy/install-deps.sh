@@ -14,6 +14,8 @@ packages=(
   zlib1g-dev libxml2-utils chromium
   dpkg-dev groff-base shellcheck yamllint python3-yaml tzdata
   prometheus restic
+  libsqlite3-dev
+  prometheus-cpp-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -40,13 +40,13 @@ UNIT
 # The agent runs under the same hardening as deploy/failover-agent.service (copied from it), so
 # every e2e test also proves that hardening leaves it working.
 agent_unit() {
-  local host=$1
+  local host=$1 ip=$2
   cat <<UNIT
 [Unit]
 Description=failover agent ($host)
 [Service]
 Type=simple
-ExecStart=$bin/failover-agent --config $state/hosts/$host/agent.yaml
+ExecStart=$bin/failover-agent --config $state/hosts/$host/agent.yaml --metrics-listen $ip:9465 --metrics-allow-remote
 Restart=always
 RestartSec=200ms
 Environment=FAILOVER_LOG_LEVEL=info
@@ -91,7 +91,7 @@ write_host() {
   local host=$1 ip=$2; shift 2
   local dir=$state/hosts/$host
   mkdir -p "$dir/units" "$state/control/$host"
-  agent_unit "$host" > "$dir/units/failover-agent.service"
+  agent_unit "$host" "$ip" > "$dir/units/failover-agent.service"
   agent_config "$host" "$ip" > "$dir/agent.yaml"
   : > "$dir/boot-units"
   echo failover-agent.service >> "$dir/boot-units"

@@ -54,8 +54,15 @@ TEST(Config, ParsesHostsServicesOrderProbesAndHealthCheck) {
   EXPECT_EQ(c->FindService("sls-panel")->max_failed_hosts, 50u);
   EXPECT_EQ(c->health_check.url, "http://127.0.0.1:8080/health");
   EXPECT_EQ(c->health_check.token, "s3cr3t-token");
+  EXPECT_EQ(c->health_check.availability_interval_ms, 100u) << "the default";
   EXPECT_EQ(c->defaults.max_parallel, 2u);
   EXPECT_EQ(c->guards[0].probe.unit().result_unit(), "sls-monitor.service");
+}
+
+TEST(Config, ReadsTheAvailabilityPollInterval) {
+  auto c = Parse(Replace(kGood, "token: {env: PANEL_TOKEN}", "token: {env: PANEL_TOKEN}\n  availability_interval_ms: 250"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->health_check.availability_interval_ms, 250u);
 }
 
 struct BadCase {
@@ -96,6 +103,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"PlaintextToRemoteAgent", "127.0.0.1:7702", "10.1.2.3:7702", "insecure_plaintext refuses the non-loopback agent address"},
         BadCase{"HostsAsList", "hosts:\n", "hosts:\n  - oops\n", "sls.yaml:"},
         BadCase{"ZeroSettleWindow", "lease_ms: 30000", "lease_ms: 30000\n  healthy_for_ms: 0", "sls.yaml:6: defaults.healthy_for_ms"},
+        BadCase{"AvailabilityPollUnder20Ms", "token: {env: PANEL_TOKEN}",
+                "token: {env: PANEL_TOKEN}\n  availability_interval_ms: 5", "health_check.availability_interval_ms: at least 20"},
         BadCase{"HugeServiceSettleWindow", "max_failed_hosts: 50%", "max_failed_hosts: 50%\n    healthy_for_ms: 900000", "services[2].healthy_for_ms: must be at most 600000"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 

@@ -141,8 +141,8 @@ TEST(ReportHtmlInChromium, DrawsTheTimelineBarsInTheBarColours) {
   int bars = 0;
   for (size_t at = dom.find("<rect class=\"bar "); at != std::string::npos; at = dom.find("<rect class=\"bar ", at + 1))
     ++bars;
-  EXPECT_EQ(bars, 6)
-      << "api: stopping, down, starting, healthy; cerebro: stopping, down";
+  EXPECT_EQ(bars, 8)
+      << "api: stopping, down, starting, healthy; cerebro: stopping, down; users: the API's two unavailable windows";
 
   const std::string shot = dir + "/timeline.png";
   const auto [shot_rc, ignored] = testing::RunCommand(ChromiumCommand(dir, "--screenshot='" + shot + "' '" + url + "'"));

@@ -110,6 +110,28 @@ inline v1::Report SampleReport() {
   AddState(r.mutable_final_state(), "cerebro", "sls-api.service", "failed", 3, kT0 + 3250 * kMs, kT0 + 5000 * kMs);
   AddState(r.mutable_final_state(), "panel", "sls-bot.service", "active", 0, kT0 - 7200'000 * kMs, kT0 + 4950 * kMs);
   r.add_errors("cerebro: sls-api.service failed to start; left stopped (failure policy abort)");
+  // What users saw: the API down while api restarted, and again from cerebro's failed start on.
+  v1::Availability* a = r.mutable_availability();
+  a->set_url("http://10.77.0.11:8080/health");
+  a->set_interval_ms(100);
+  a->set_requests(51);
+  a->set_failures(25);
+  a->set_observed_us(5100 * kMs);
+  v1::AvailabilityWindow* w1 = a->add_windows();
+  w1->set_start_unix_us(kT0 + 1000 * kMs);
+  w1->set_end_unix_us(kT0 + 1500 * kMs);
+  w1->set_duration_us(500 * kMs);
+  w1->set_failures(5);
+  w1->set_detail("connection refused");
+  v1::AvailabilityWindow* w2 = a->add_windows();
+  w2->set_start_unix_us(kT0 + 3100 * kMs);
+  w2->set_end_unix_us(kT0 + 5100 * kMs);
+  w2->set_duration_us(2000 * kMs);
+  w2->set_failures(20);
+  w2->set_detail("HTTP 503 (expected 200)");
+  w2->set_open_ended(true);
+  a->set_unavailable_us(2500 * kMs);
+  *a->mutable_longest() = *w2;
   return r;
 }
 
