@@ -422,8 +422,8 @@ absl::Status ParseGateOn(const YamlFields& f, const YAML::Node& on, const std::s
       return f.Err(on, field,
                    "a config sent with a request may run gates only on its hosts (on: HOST): gates on the coordinator "
                    "belong in the coordinator's own --config");
-    if (gate->probe.has_unit())
-      return f.Err(on, field, "a unit probe reads systemd on a host: use on: HOST (the coordinator has no units)");
+    if (absl::Status s = CheckRunnableOnCoordinator(gate->probe); !s.ok())
+      return f.Err(on, field, absl::StrCat(s.message(), ": use on: HOST"));
     return absl::OkStatus();
   }
   if (!cfg.FindHost(gate->on))

@@ -37,6 +37,13 @@ std::vector<GateConfig> ConfiguredGates(const Config& config) {
   return out;
 }
 
+PlannedGate SinceRunStart(PlannedGate gate, int64_t run_started_us) {
+  v1::UnitProbe* unit = gate.probe.has_unit() ? gate.probe.mutable_unit() : nullptr;
+  if (unit != nullptr && !unit->result_unit().empty() && unit->no_failure_since_unix_us() == 0 && run_started_us > 0)
+    unit->set_no_failure_since_unix_us(run_started_us);
+  return gate;
+}
+
 GatePlan PlanGates(const Config& config, const GateOptions& options) {
   GatePlan plan;
   for (const auto& g : ConfiguredGates(config)) {

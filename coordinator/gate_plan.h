@@ -48,6 +48,11 @@ struct GateOptions {
 // guards (named after their probe, on their host), then `gates:`.
 std::vector<GateConfig> ConfiguredGates(const Config& config);
 
+// `gate` as checked during or after a run that started at `run_started_us`: a unit probe with a
+// result unit (the monitor guard) must also find no failure of that unit since then, not only a
+// good last result (unless the config set its own no_failure_since_unix_us).
+PlannedGate SinceRunStart(PlannedGate gate, int64_t run_started_us);
+
 GatePlan PlanGates(const Config& config, const GateOptions& options);
 
 // The failing gates among `results`, as "NAME on WHERE: MESSAGE".

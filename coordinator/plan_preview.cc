@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "coordinator/gate_plan.h"
+#include "coordinator/gate_runner.h"
 #include "coordinator/wire_enums.h"
 
 namespace failover::coordinator {
@@ -35,11 +37,16 @@ v1::PlanResponse PreviewPlan(const Plan& plan, const std::map<std::string, Agent
 
 namespace {
 
-// Runs `probes` on `host`; an agent that does not answer counts as one unhealthy result.
+// Runs `probes` on `host`, one look each (a health query answers now; it does not wait for a
+// service to heal); an agent that does not answer counts as one unhealthy result.
 bool ProbeOn(AgentClient* client, const std::string& host, const std::string& name,
              const std::vector<v1::ProbeSpec>& probes, v1::HealthResponse* resp) {
   v1::ProbeRequest preq;
-  for (const auto& pr : probes) *preq.add_probes() = pr;
+  for (const auto& pr : probes) {
+    v1::ProbeSpec* p = preq.add_probes();
+    *p = pr;
+    p->set_deadline_ms(p->timeout_ms());
+  }
   auto r = client != nullptr ? client->Probe(preq, std::chrono::seconds(60))
                              : absl::StatusOr<v1::ProbeResponse>(absl::NotFoundError("no agent client for host " + host));
   if (!r.ok()) {
@@ -78,11 +85,14 @@ v1::HealthResponse HealthSweep(const Config& config, const Plan& plan, const std
     for (const auto& host : HostsRunning(config, svc->unit))
       healthy = ProbeOn(client_of(host), host, name, svc->probes, &resp) && healthy;
   }
-  for (const auto& g : config.guards) healthy = ProbeOn(client_of(g.host), g.host, g.probe.name(), {g.probe}, &resp) && healthy;
-  if (config.health_check.enabled && coordinator_probes != nullptr) {
-    v1::ProbeSpec spec = HealthCheckProbe(config.health_check);
-    spec.set_deadline_ms(spec.timeout_ms());  // a health query answers now; it does not wait
-    auto r = coordinator_probes->Run(spec);
+  // Then every configured gate (guards, gates:, the global health check; stop conditions too),
+  // each one look as before a run: a health query answers now, it does not wait.
+  GateOptions with_watches;
+  with_watches.execute = true;  // plans the stop conditions too; nothing is executed here
+  const GatePlan gates = PlanGates(config, with_watches);
+  std::vector<PlannedGate> all = gates.before;
+  all.insert(all.end(), gates.during.begin(), gates.during.end());
+  for (const auto& r : GateRunner(coordinator_probes, clients).RunAll(all, "health")) {
     healthy = healthy && r.healthy();
     *resp.add_results() = r;
   }

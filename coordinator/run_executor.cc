@@ -498,7 +498,9 @@ bool RunExecutor::CheckStopConditions() {
     std::lock_guard<std::mutex> lock(stop_mu_);
     if (!stop_why_.empty()) return false;  // already stopping: nothing more to look for
   }
-  const std::vector<v1::ProbeResult> results = gates_.RunAll(gates, report_.run_id());
+  std::vector<PlannedGate> since;
+  for (const auto& g : gates) since.push_back(SinceRunStart(g, report_.started_at_unix_us()));
+  const std::vector<v1::ProbeResult> results = gates_.RunAll(since, report_.run_id());
   for (size_t i = 0; i < gates.size(); ++i) {
     if (results[i].healthy()) continue;
     Trip(gates[i], results[i]);
@@ -538,7 +540,7 @@ void RunExecutor::AfterGates() {
       results[i] = FailedGateProbe(gates[i], "host " + gates[i].where + " was lost during the run");
       continue;
     }
-    reachable.push_back(gates[i]);
+    reachable.push_back(SinceRunStart(gates[i], report_.started_at_unix_us()));
     index.push_back(i);
   }
   const std::vector<v1::ProbeResult> ran = gates_.RunAll(reachable, report_.run_id());

@@ -129,3 +129,24 @@ TEST(GatePlan, ToGateResultCarriesTheProbesFiguresAndThePhase) {
 
 }  // namespace
 }  // namespace failover::coordinator
+
+namespace failover::coordinator {
+namespace {
+
+TEST(GatePlanSince, TheMonitorGuardAfterARunLooksForFailuresSinceTheRunBegan) {
+  PlannedGate guard;
+  guard.probe.mutable_unit()->set_unit("sls-monitor.timer");
+  guard.probe.mutable_unit()->set_result_unit("sls-monitor.service");
+  EXPECT_EQ(SinceRunStart(guard, 1700000000000000).probe.unit().no_failure_since_unix_us(), 1700000000000000);
+  guard.probe.mutable_unit()->set_no_failure_since_unix_us(42);
+  EXPECT_EQ(SinceRunStart(guard, 1700000000000000).probe.unit().no_failure_since_unix_us(), 42) << "config wins";
+  PlannedGate http;
+  http.probe.mutable_http()->set_url("http://127.0.0.1/health");
+  EXPECT_FALSE(SinceRunStart(http, 1700000000000000).probe.has_unit());
+  PlannedGate unit_only;
+  unit_only.probe.mutable_unit()->set_unit("sls-monitor.timer");
+  EXPECT_EQ(SinceRunStart(unit_only, 1700000000000000).probe.unit().no_failure_since_unix_us(), 0);
+}
+
+}  // namespace
+}  // namespace failover::coordinator
