@@ -12,7 +12,7 @@ packages=(
   clang libclang-rt-14-dev
   systemd dbus iproute2 util-linux python3 openssl curl
   zlib1g-dev libxml2-utils chromium
-  dpkg-dev groff-base shellcheck yamllint python3-yaml tzdata
+  dpkg-dev file groff-base shellcheck yamllint python3-yaml tzdata
   prometheus restic
   libsqlite3-dev
   prometheus-cpp-dev

@@ -227,6 +227,36 @@ TEST_F(PrometheusGateE2E, PrometheusProbeFailsNamingAMalformedAnswer) {
   EXPECT_NE(h.out.find("prometheus http://10.77.0.1:19098: answer is not JSON"), std::string::npos) << h.out;
 }
 
+TEST_F(PrometheusGateE2E, AnAlertThatStartsFiringMidRunStopsItBeforeTheNextServiceAndRestores) {
+  // The coordinator's own config with a stop condition on the real Prometheus's SlsDown alert.
+  const std::string cfg = StateDir() + "/g-prom-stop.yaml";
+  std::ofstream(cfg) << ReadFileOrEmpty(StateDir() + "/sls.yaml")
+                     << "stop_conditions:\n  - name: no-sls-alerts\n    on: coordinator\n"
+                        "    probe: {prometheus: {url: \"" << kPrometheus << "\", alert: SlsDown}, timeout_ms: 1000}\n";
+  Coordinator coord("g-prom-stop", {"--config", cfg});
+  SetControl("cerebro", "sls-cerebro.start-delay-ms", "3000");  // room for the alert before sls-api
+  const std::string api_before = Prop("api", "sls-api.service", "ActiveEnterTimestampMonotonic");
+  const std::string panel_api_before = Prop("panel", "sls-api.service", "ActiveEnterTimestampMonotonic");
+  const std::string bot_before = Prop("api", "sls-bot.service", "ActiveEnterTimestampMonotonic");
+  const pid_t run = coord.CtlAsync({"run", "--execute", "-o", "json"}, coord.state_dir() + "/run.out");
+  ASSERT_GE(WaitForMs([&] { return Prop("api", "sls-bot.service", "ActiveEnterTimestampMonotonic") != bot_before; },
+                      20000), 0) << "the run did not start";
+  SetControl("panel", "sls-panel.health-status", "503");  // the panel stand-in turns unhealthy: SlsDown fires
+  const auto flipped = SteadyClock::now();
+  const int rc = WaitChild(run, 120);
+  const int64_t ms = MsSince(flipped);
+  const std::string out = ReadFileOrEmpty(coord.state_dir() + "/run.out");
+  EXPECT_EQ(rc, 1) << out.substr(out.size() > 3000 ? out.size() - 3000 : 0);
+  EXPECT_NE(out.find("stop condition no-sls-alerts on coordinator tripped"), std::string::npos)
+      << out.substr(out.size() > 3000 ? out.size() - 3000 : 0);
+  EXPECT_EQ(Prop("api", "sls-api.service", "ActiveEnterTimestampMonotonic"), api_before) << "sls-api was touched";
+  EXPECT_EQ(Prop("panel", "sls-api.service", "ActiveEnterTimestampMonotonic"), panel_api_before);
+  ClearControls();
+  EXPECT_GE(WaitForMs(AllActive, 20000), 0) << "a unit was left down after the stop";
+  std::printf("[measure] panel unhealthy -> run over (alert firing, stop condition tripped, restore): %lld ms\n",
+              static_cast<long long>(ms));
+}
+
 // ---------------------------------------------------------------- restic
 
 class ResticGateE2E : public GatesE2E {
