@@ -4,6 +4,9 @@
 # failoverctl: of every subcommand too) appears in its page, so the pages cannot drift.
 set -euo pipefail
 bin_dir=$1 man_dir=$2
+for b in failoverctl failover-agent failover-coordinator; do
+  [[ -x $bin_dir/$b ]] || { echo "$bin_dir/$b is missing: build it first" >&2; exit 1; }
+done
 fail=0
 flags_of() { grep -oE '(^|[ ,])--[a-z][a-z0-9-]*' <<<"$1" | sed 's/^[ ,]//' | sort -u; }
 check() {  # page, help text
