@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 class ResticRepo : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists("/usr/bin/restic")) GTEST_SKIP() << "restic is not installed (deploy/install-deps.sh)";
+    // A missing restic is a set-up error, not a reason to skip: the probe's proof is the real binary.
+    ASSERT_TRUE(fs::exists("/usr/bin/restic")) << "restic is not installed: run deploy/install-deps.sh";
     dir_ = fs::temp_directory_path() / absl::StrCat("restic-test-", getpid(), "-", ::testing::UnitTest::GetInstance()->random_seed());
     fs::create_directories(dir_);
     std::ofstream(dir_ / "pw") << "correct horse\n";
