@@ -111,6 +111,7 @@ with open(reports + "/../result.json", "w") as f:
 PY
 }
 
+echo "bench-scale: load before: $(uptime)"
 echo "bench-scale: simulated stop/start ${job_ms} ms each, settle window ${settle_ms} ms, sizes (hosts:max_parallel) $sizes"
 for s in $sizes; do
   IFS=: read -r n p <<< "$s"
