@@ -2,6 +2,7 @@
 // stream with an error, never leave the client waiting.
 #include "failover/event_stream.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -174,6 +175,51 @@ TEST(EventStream, AnEventPushedByAWorkerThreadReachesTheReaderAtOnceOverLoopback
   const auto worst = WorstDelivery(std::chrono::milliseconds(1000), &received);
   EXPECT_EQ(received, 9);
   EXPECT_LT(worst.count(), 30000) << "an event waited " << worst.count() << " us after its Push";
+}
+
+// The worker of a sync-served stream learns that the client went away (the agent marks a job that
+// finished after that as done on its own), and keeps running.
+class CancelWatchingService final : public v1::Coordinator::Service {
+ public:
+  std::atomic<bool> saw_cancel{false};
+  std::atomic<bool> worker_done{false};
+  grpc::Status Run(grpc::ServerContext* ctx, const v1::RunRequest*, grpc::ServerWriter<v1::RunEvent>* w) override {
+    return Stream::Serve(ctx, w, [this](Stream::Sink& sink) {
+      v1::RunEvent e;
+      e.set_message("first");
+      sink.Push(e);
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (!sink.cancelled() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      saw_cancel = sink.cancelled();
+      sink.Push(e);  // dropped, never blocks
+      worker_done = true;
+      return grpc::Status::OK;
+    });
+  }
+};
+
+TEST(EventStream, ASyncServedWorkerSeesTheClientGoAwayAndKeepsRunning) {
+  CancelWatchingService service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  auto stub = v1::Coordinator::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext ctx;
+    auto reader = stub->Run(&ctx, v1::RunRequest());
+    v1::RunEvent e;
+    ASSERT_TRUE(reader->Read(&e));
+    ctx.TryCancel();
+    (void)reader->Finish();
+  }
+  for (int i = 0; i < 600 && !service.worker_done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(service.worker_done);
+  EXPECT_TRUE(service.saw_cancel) << "the worker did not learn that the client went away";
+  server->Shutdown();
 }
 
 }  // namespace
