@@ -39,10 +39,11 @@ AgentService::AgentService(const AgentConfig& config, SystemdManager* systemd, P
 
 AgentService::~AgentService() {
   stopping_ = true;
+  lease_->StopWaiting();
   if (watcher_.joinable()) watcher_.join();
 }
 
-absl::Status AgentService::Authorize(const grpc::CallbackServerContext& ctx, std::string* identity) const {
+absl::Status AgentService::Authorize(const grpc::ServerContextBase& ctx, std::string* identity) const {
   *identity = PeerIdentity(ctx);
   if (config_.insecure_plaintext && identity->empty()) {
     *identity = "plaintext:" + ctx.peer();
@@ -56,7 +57,7 @@ absl::Status AgentService::Authorize(const grpc::CallbackServerContext& ctx, std
   return absl::OkStatus();
 }
 
-absl::Status AgentService::Refuse(const grpc::CallbackServerContext& ctx, const std::string& caller,
+absl::Status AgentService::Refuse(const grpc::ServerContextBase& ctx, const std::string& caller,
                                   const char* rpc, const std::string& what, absl::Status why) const {
   GetLogger("agent")->warn("refused {} from {} ({}): {}: {}", rpc, caller.empty() ? "?" : caller, ctx.peer(), what,
                            why.message());
@@ -117,24 +118,23 @@ absl::Status AgentService::Reserve(const v1::GetStateRequest& req) {
   return lease_->Acquire(req.run_id(), std::chrono::milliseconds(req.reserve_lease_ms()));
 }
 
-grpc::ServerWriteReactor<v1::AgentEvent>* AgentService::Execute(grpc::CallbackServerContext* ctx,
-                                                                const v1::ExecuteRequest* req) {
+grpc::Status AgentService::Execute(grpc::ServerContext* ctx, const v1::ExecuteRequest* req,
+                                   grpc::ServerWriter<v1::AgentEvent>* writer) {
   using Stream = EventStream<v1::AgentEvent>;
   std::string caller;
   const std::string what = Describe(req->run_id().substr(0, 256), req->step_id().substr(0, 256), req->units());
-  if (absl::Status s = Authorize(*ctx, &caller); !s.ok())
-    return Stream::Fail(ToGrpcStatus(Refuse(*ctx, caller, "Execute", what, s)));
+  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return ToGrpcStatus(Refuse(*ctx, caller, "Execute", what, s));
   absl::Status valid = ValidateExecuteRequest(*req, config_.allowlist);
   for (int i = 0; valid.ok() && i < req->probes_size(); ++i) valid = CheckSecretUse(config_, req->probes(i));
-  if (!valid.ok()) return Stream::Fail(ToGrpcStatus(Refuse(*ctx, caller, "Execute", what, valid)));
-  if (draining_) return Stream::Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE, "agent is shutting down"));
+  if (!valid.ok()) return ToGrpcStatus(Refuse(*ctx, caller, "Execute", what, valid));
+  if (draining_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "agent is shutting down");
   if (!req->dry_run()) {
     if (absl::Status s = lease_->Acquire(req->run_id(), std::chrono::milliseconds(req->lease_ms())); !s.ok())
-      return Stream::Fail(ToGrpcStatus(s));
+      return ToGrpcStatus(s);
     lease_->BeginStep();
   }
   // Copy: the worker outlives the RPC when the coordinator goes away mid-step.
-  return Stream::Start([this, request = *req, caller](Stream::Sink& sink) {
+  return Stream::Serve(ctx, writer, [this, request = *req, caller](Stream::Sink& sink) {
     runner_.Run(request, caller, [this, &sink](v1::AgentEvent e) {
       if (sink.cancelled() && e.kind() == v1::AgentEvent::JOB_DONE) {
         // Nobody hears this any more: keep it for GetState, so the run's report can show it.
@@ -218,7 +218,9 @@ void AgentService::StartLeaseWatcher() {
         GetLogger("agent")->warn("[run={}] lease expired without news from the coordinator", expired_run);
         if (!held.empty()) runner_.RestoreUnits(expired_run, held, "lease expired without news from the coordinator");
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      // Wakes at the lease's expiry (or when a renewal, a new run or a step's end changes it), not
+      // on a poll: an idle agent does not wake at all.
+      lease_->WaitForPossibleExpiry(std::chrono::seconds(60));
     }
   });
 }

@@ -1,5 +1,6 @@
-// The Agent gRPC service (callback API). Validates every request, checks the caller's identity
-// and the allowlist, and hands blocking systemd/probe work to worker threads.
+// The Agent gRPC service (callback API; Execute is a sync handler so its step events leave at
+// once, see event_stream.h). Validates every request, checks the caller's identity and the
+// allowlist, and hands blocking systemd/probe work to worker threads.
 #pragma once
 
 #include <atomic>
@@ -14,7 +15,11 @@
 
 namespace failover::agent {
 
-class AgentService final : public v1::Agent::CallbackService {
+// Every method on the callback API except Execute (sync: its handler thread writes the events).
+using AgentServiceBase = v1::Agent::WithCallbackMethod_GetState<
+    v1::Agent::WithCallbackMethod_Probe<v1::Agent::WithCallbackMethod_RenewLease<v1::Agent::Service>>>;
+
+class AgentService final : public AgentServiceBase {
  public:
   AgentService(const AgentConfig& config, SystemdManager* systemd, ProbeRunner* probes, HostLease* lease,
                AuditLog* audit);
@@ -22,8 +27,8 @@ class AgentService final : public v1::Agent::CallbackService {
 
   grpc::ServerUnaryReactor* GetState(grpc::CallbackServerContext* ctx, const v1::GetStateRequest* req,
                                      v1::GetStateResponse* resp) override;
-  grpc::ServerWriteReactor<v1::AgentEvent>* Execute(grpc::CallbackServerContext* ctx,
-                                                    const v1::ExecuteRequest* req) override;
+  grpc::Status Execute(grpc::ServerContext* ctx, const v1::ExecuteRequest* req,
+                       grpc::ServerWriter<v1::AgentEvent>* writer) override;
   grpc::ServerUnaryReactor* Probe(grpc::CallbackServerContext* ctx, const v1::ProbeRequest* req,
                                   v1::ProbeResponse* resp) override;
   grpc::ServerUnaryReactor* RenewLease(grpc::CallbackServerContext* ctx, const v1::RenewLeaseRequest* req,
@@ -43,9 +48,9 @@ class AgentService final : public v1::Agent::CallbackService {
   // GetState with reserve_lease_ms: takes (or renews) the host lock for req.run_id().
   absl::Status Reserve(const v1::GetStateRequest& req);
   // PERMISSION_DENIED unless the caller's certificate identity is allowed.
-  absl::Status Authorize(const grpc::CallbackServerContext& ctx, std::string* identity) const;
+  absl::Status Authorize(const grpc::ServerContextBase& ctx, std::string* identity) const;
   // Logs and audits a refused request (caller, peer address, what, why); returns `why`.
-  absl::Status Refuse(const grpc::CallbackServerContext& ctx, const std::string& caller, const char* rpc,
+  absl::Status Refuse(const grpc::ServerContextBase& ctx, const std::string& caller, const char* rpc,
                       const std::string& what, absl::Status why) const;
 
   const AgentConfig& config_;

@@ -1,5 +1,6 @@
 #include "host_lease.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -31,6 +32,7 @@ absl::Status HostLease::Acquire(const std::string& run_id, std::chrono::millisec
     (void)PersistLocked();  // logged; a stop still needs a persisted Hold
   }
   expires_ = now + lease;
+  NotifyLocked();
   return absl::OkStatus();
 }
 
@@ -56,6 +58,7 @@ absl::Status HostLease::Renew(const std::string& run_id, std::chrono::millisecon
   const auto now = clock_->Now();
   if (ExpiredLocked(now)) return ExpiredError(run_id, now);
   expires_ = now + lease;
+  NotifyLocked();
   return absl::OkStatus();
 }
 
@@ -77,6 +80,23 @@ void HostLease::BeginStep() {
 void HostLease::EndStep() {
   std::lock_guard<std::mutex> lock(mu_);
   --steps_in_flight_;
+  NotifyLocked();
+}
+
+void HostLease::WaitForPossibleExpiry(std::chrono::milliseconds max_wait) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stop_waiting_) return;
+  const uint64_t seen = generation_;
+  std::chrono::steady_clock::duration wait = max_wait;
+  if (!holder_.empty() && steps_in_flight_ == 0) wait = std::min(wait, expires_ - clock_->Now());
+  if (wait <= std::chrono::steady_clock::duration::zero()) return;
+  changed_.wait_for(lock, wait, [&] { return generation_ != seen; });
+}
+
+void HostLease::StopWaiting() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stop_waiting_ = true;
+  NotifyLocked();
 }
 
 absl::Status HostLease::Hold(const std::string& unit) {

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -47,6 +49,13 @@ class HostLease {
   // When the lease passed with no step running: clears the holder and returns
   // {run_id, units to start again}. Empty run_id when nothing expired.
   std::pair<std::string, std::vector<std::string>> TakeExpired();
+  // For the agent's lease watcher, instead of polling: blocks until the lease's expiry time (by
+  // the lease's clock) is reached with no step running, until something that can make it expire
+  // sooner happens (Acquire, Renew, the last step ending, StopWaiting), or at most `max_wait`. Waits in
+  // real time; call TakeExpired after it returns (it may return early).
+  void WaitForPossibleExpiry(std::chrono::milliseconds max_wait);
+  // The watcher is stopping: ends a WaitForPossibleExpiry now, and later ones return at once.
+  void StopWaiting();
   // Units held by a previous agent process (read from the state file at start-up), with their
   // run; the file is then rewritten empty, so they are restored once, not at every restart.
   std::pair<std::string, std::vector<std::string>> TakePersisted();
@@ -76,6 +85,13 @@ class HostLease {
   int steps_in_flight_ = 0;
   std::set<std::string> held_;
   std::deque<v1::OperationRecord> autonomous_;
+  std::condition_variable changed_;  // notified with generation_ bumped
+  uint64_t generation_ = 0;
+  bool stop_waiting_ = false;
+  void NotifyLocked() {
+    ++generation_;
+    changed_.notify_all();
+  }
 };
 
 }  // namespace failover::agent

@@ -48,8 +48,30 @@ mkdir -p "$certs"
 
 proc_cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
 
+# Why this machine cannot run `hosts` agents, or nothing. Each agents' process (AGENTS_PER_PROCESS
+# agents) holds a listening socket and an accepted connection per agent; the coordinator a
+# connection per host; a one-wave step needs a handler and a worker thread per host, and each
+# agents' process ~35 MiB plus the coordinator ~0.3 MiB per host.
+cannot_run() {
+  local hosts=$1 per=${AGENTS_PER_PROCESS:-100} fds threads mem_kib need_kib
+  fds=$(ulimit -Hn); threads=$(cat /proc/sys/kernel/threads-max)
+  mem_kib=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+  need_kib=$(( (hosts + per - 1) / per * 35 * 1024 + hosts * 300 ))
+  if [ "$fds" != unlimited ] && [ $((2 * (hosts < per ? hosts : per) + 256)) -gt "$fds" ]; then
+    echo "needs ~$((2 * per + 256)) file descriptors per agents' process; this machine allows $fds (ulimit -Hn)"
+  elif [ "$fds" != unlimited ] && [ $((hosts + 256)) -gt "$fds" ]; then
+    echo "the coordinator needs ~$((hosts + 256)) file descriptors; this machine allows $fds (ulimit -Hn)"
+  elif [ $((3 * hosts + 512)) -gt "$threads" ]; then
+    echo "needs ~$((3 * hosts + 512)) threads at once; kernel.threads-max is $threads"
+  elif [ "$need_kib" -gt "$mem_kib" ]; then
+    echo "needs ~$((need_kib / 1024)) MiB; MemAvailable is $((mem_kib / 1024)) MiB"
+  fi
+}
+
 run_size() {
   local hosts=$1 par=$2 dir=$work/$1-$2
+  local why; why=$(cannot_run "$hosts")
+  if [ -n "$why" ]; then echo "bench-scale: $hosts hosts not run: $why" >&2; return 2; fi
   mkdir -p "$dir/reports" "$dir/state"
   python3 - "$dir/config.yaml" "$hosts" "$par" "$first_port" "$settle_ms" "$certs" "$dir/reports" <<'PY'
 import sys
@@ -64,11 +86,26 @@ with open(path, "w") as f:
             f"order: [bench]\ntls:\n  ca: {certs}/ca.pem\n  cert: {certs}/coordinator.pem\n  key: {certs}/coordinator.key\n"
             f"reports_dir: {reports}\n")
 PY
-  "$bin/failover-bench-agents" --count "$hosts" --first-port "$first_port" --stop-ms "$job_ms" --start-ms "$job_ms" \
-    --tls-dir "$certs" --ready-file "$dir/agents.ready" 2> "$dir/agents.log" &
-  agents_pid=$!
-  for _ in $(seq 1200); do [ -f "$dir/agents.ready" ] && break; kill -0 $agents_pid 2>/dev/null || break; sleep 0.1; done
-  [ -f "$dir/agents.ready" ] || { echo "bench-scale: $hosts agents did not start (see $dir/agents.log)" >&2; cat "$dir/agents.log" >&2; return 1; }
+  # Agents in processes of at most AGENTS_PER_PROCESS (a real agent is one process per host; one
+  # process for 1,000 servers made their pollers contend for one epoll set and miss keepalives).
+  local per=${AGENTS_PER_PROCESS:-100} start=0 n pids=""
+  while [ $start -lt "$hosts" ]; do
+    n=$(( hosts - start < per ? hosts - start : per ))
+    "$bin/failover-bench-agents" --count "$n" --first-index "$start" --first-port "$((first_port + start))" \
+      --stop-ms "$job_ms" --start-ms "$job_ms" --tls-dir "$certs" --ready-file "$dir/agents-$start.ready" \
+      2> "$dir/agents-$start.log" &
+    pids="$pids $!"
+    start=$((start + n))
+  done
+  agents_pid=$pids
+  local ready=0
+  for _ in $(seq 1200); do
+    ready=$(find "$dir" -maxdepth 1 -name 'agents-*.ready' | wc -l)
+    [ "$ready" -eq "$(echo $pids | wc -w)" ] && break
+    for p in $pids; do kill -0 "$p" 2>/dev/null || break 2; done
+    sleep 0.1
+  done
+  [ "$ready" -eq "$(echo $pids | wc -w)" ] || { echo "bench-scale: $hosts agents did not start (see $dir/agents-*.log)" >&2; cat "$dir"/agents-*.log >&2; return 1; }
   local sock=$dir/coordinator.sock
   "$bin/failover-coordinator" --listen "unix:$sock" --config "$dir/config.yaml" --reports-dir "$dir/reports" \
     --state-dir "$dir/state" 2> "$dir/coordinator.log" &
@@ -111,10 +148,13 @@ with open(reports + "/../result.json", "w") as f:
 PY
 }
 
+echo "bench-scale: load before: $(uptime)"
 echo "bench-scale: simulated stop/start ${job_ms} ms each, settle window ${settle_ms} ms, sizes (hosts:max_parallel) $sizes"
 for s in $sizes; do
   IFS=: read -r n p <<< "$s"
-  run_size "$n" "$p" || { echo "  $n hosts: stopped here (see above)"; break; }
+  rc=0; run_size "$n" "$p" || rc=$?
+  if [ $rc -eq 2 ]; then continue; fi  # this machine's limits (printed): the next size may still run
+  if [ $rc -ne 0 ]; then echo "  $n hosts: stopped here (see above)"; break; fi
 done
 for s in $sizes; do
   IFS=: read -r n p <<< "$s"

@@ -55,11 +55,12 @@ std::unique_ptr<grpc::Server> Serve(BenchAgent& a, std::shared_ptr<grpc::ServerC
 
 int main(int argc, char** argv) {
   CLI::App app{"failover-bench-agents: N agent gRPC servers over a simulated systemd (make bench-scale)"};
-  int count = 10, first_port = 21000;
+  int count = 10, first_port = 21000, first_index = 0;
   int stop_ms = 50, start_ms = 50;
   std::string tls_dir, unit = "bench.service", ready_file, name_format = "h%05d.bench.test";
   app.add_option("--count", count, "agents")->check(CLI::Range(1, 20000));
   app.add_option("--first-port", first_port, "agent i listens on 127.0.0.1:first_port+i");
+  app.add_option("--first-index", first_index, "agent i is named after first_index+i (several processes)");
   app.add_option("--stop-ms", stop_ms, "simulated stop job time");
   app.add_option("--start-ms", start_ms, "simulated start job time");
   app.add_option("--tls-dir", tls_dir, "ca.pem, agent.pem, agent.key (SAN *.bench.test)")->required();
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<BenchAgent>> agents;
   for (int i = 0; i < count; ++i) {
     auto a = std::make_unique<BenchAgent>();
-    a->config.host = absl::StrFormat(name_format.c_str(), i);
+    a->config.host = absl::StrFormat(name_format.c_str(), first_index + i);
     a->config.listen = absl::StrCat("127.0.0.1:", first_port + i);
     a->config.allowlist = *allow;
     a->config.tls = tls;

@@ -50,7 +50,7 @@ std::unique_ptr<ProbeRunner> CoordinatorProbeRunner(const Config& config) {
 constexpr size_t kMaxConfigBytes = 1 << 20;
 
 // Who called, for the report: the certificate name over TCP, else the unix socket.
-std::string CallerName(const grpc::CallbackServerContext& ctx) {
+std::string CallerName(const grpc::ServerContextBase& ctx) {
   const std::string cert = PeerIdentity(ctx);
   if (!cert.empty()) return "certificate \"" + cert + "\"";
   return "unix socket";  // gRPC's peer string carries no SO_PEERCRED; the socket's mode vetted the caller
@@ -121,7 +121,7 @@ absl::StatusOr<Config> ConfigForRequest(const Config* own, const std::string& re
   return config;
 }
 
-absl::Status CoordinatorService::Authorize(const grpc::CallbackServerContext& ctx) const {
+absl::Status CoordinatorService::Authorize(const grpc::ServerContextBase& ctx) const {
   const std::string who = PeerIdentity(ctx);
   if (who.empty() || options_.allowed_clients.empty()) return absl::OkStatus();
   for (const auto& allowed : options_.allowed_clients)
@@ -194,16 +194,16 @@ grpc::ServerUnaryReactor* CoordinatorService::Health(grpc::CallbackServerContext
   });
 }
 
-grpc::ServerWriteReactor<v1::RunEvent>* CoordinatorService::Run(grpc::CallbackServerContext* ctx,
-                                                                const v1::RunRequest* req) {
+grpc::Status CoordinatorService::Run(grpc::ServerContext* ctx, const v1::RunRequest* req,
+                                     grpc::ServerWriter<v1::RunEvent>* writer) {
   using Stream = EventStream<v1::RunEvent>;
-  if (absl::Status s = Authorize(*ctx); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
+  if (absl::Status s = Authorize(*ctx); !s.ok()) return ToGrpcStatus(s);
   auto prepared = Prepare(*req);
-  if (!prepared.ok()) return Stream::Fail(ToGrpcStatus(prepared.status()));
+  if (!prepared.ok()) return ToGrpcStatus(prepared.status());
   std::shared_ptr<Prepared> p(std::move(*prepared));
-  if (absl::Status s = CheckWindow(*req, *ctx, p.get()); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
+  if (absl::Status s = CheckWindow(*req, *ctx, p.get()); !s.ok()) return ToGrpcStatus(s);
   const std::string run_id = NewRunId();
-  if (absl::Status s = Register(run_id); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
+  if (absl::Status s = Register(run_id); !s.ok()) return ToGrpcStatus(s);
   if (p->plan.options.execute) {
     // One run per host: refuse before anything changes, naming the run that holds it.
     std::vector<std::string> hosts;
@@ -211,12 +211,12 @@ grpc::ServerWriteReactor<v1::RunEvent>* CoordinatorService::Run(grpc::CallbackSe
     if (absl::Status s = deps_.claims->Claim(hosts, run_id); !s.ok()) {
       RecordRefused(*p, run_id, s);
       Unregister(run_id);
-      return Stream::Fail(ToGrpcStatus(s));
+      return ToGrpcStatus(s);
     }
   }
   // Only a request's config is journaled; the coordinator's own is read again on recovery.
   if (!p->config_yaml.empty()) deps_.runs->SaveRequestConfig(run_id, p->config_yaml);
-  return Stream::Start([this, p, run_id](Stream::Sink& sink) {
+  return Stream::Serve(ctx, writer, [this, p, run_id](Stream::Sink& sink) {
     ExecuteRun(*p, run_id, [&sink](v1::RunEvent e) { sink.Push(std::move(e)); });
     return grpc::Status::OK;
   });
@@ -281,7 +281,7 @@ void CoordinatorService::ExecuteRun(const Prepared& p, const std::string& run_id
   Unregister(run_id);  // only now: a drain waits until the report is out
 }
 
-absl::Status CoordinatorService::CheckWindow(const v1::RunRequest& req, const grpc::CallbackServerContext& ctx,
+absl::Status CoordinatorService::CheckWindow(const v1::RunRequest& req, const grpc::ServerContextBase& ctx,
                                              Prepared* p) {
   p->scheduled = req.scheduled();
   if (!p->plan.options.execute) return absl::OkStatus();

@@ -50,14 +50,21 @@ struct CoordinatorDeps {
 absl::StatusOr<Config> ConfigForRequest(const Config* own, const std::string& request_yaml,
                                         const std::string& request_path);
 
-class CoordinatorService final : public v1::Coordinator::CallbackService {
+// Every method on the callback API except Run: a sync handler, so the run's events leave as they
+// happen (EventStream::Serve; see event_stream.h for the ~100 ms a callback stream could wait).
+using CoordinatorServiceBase = v1::Coordinator::WithCallbackMethod_Plan<v1::Coordinator::WithCallbackMethod_GetReport<
+    v1::Coordinator::WithCallbackMethod_Health<v1::Coordinator::WithCallbackMethod_Abort<
+        v1::Coordinator::WithCallbackMethod_ListRuns<v1::Coordinator::WithCallbackMethod_Trends<v1::Coordinator::Service>>>>>>;
+
+class CoordinatorService final : public CoordinatorServiceBase {
  public:
   CoordinatorService(CoordinatorOptions options, CoordinatorDeps deps)
       : options_(std::move(options)), deps_(deps) {}
 
   grpc::ServerUnaryReactor* Plan(grpc::CallbackServerContext* ctx, const v1::RunRequest* req,
                                  v1::PlanResponse* resp) override;
-  grpc::ServerWriteReactor<v1::RunEvent>* Run(grpc::CallbackServerContext* ctx, const v1::RunRequest* req) override;
+  grpc::Status Run(grpc::ServerContext* ctx, const v1::RunRequest* req,
+                   grpc::ServerWriter<v1::RunEvent>* writer) override;
   grpc::ServerUnaryReactor* GetReport(grpc::CallbackServerContext* ctx, const v1::GetReportRequest* req,
                                       v1::Report* resp) override;
   grpc::ServerUnaryReactor* Health(grpc::CallbackServerContext* ctx, const v1::RunRequest* req,
@@ -97,12 +104,12 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   };
   absl::StatusOr<std::unique_ptr<Prepared>> Prepare(const v1::RunRequest& req) const;
   // Unix-socket callers are vetted by the socket's permissions; TCP callers by certificate name.
-  absl::Status Authorize(const grpc::CallbackServerContext& ctx) const;
+  absl::Status Authorize(const grpc::ServerContextBase& ctx) const;
   absl::StatusOr<std::string> WriteReport(const Config& config, v1::Report* report) const;
   // Executes a prepared run; the last event carries the report.
   void ExecuteRun(const Prepared& p, const std::string& run_id, const std::function<void(v1::RunEvent)>& push);
   // Refuses an executed run outside the maintenance windows (unless forced); logs the decision.
-  absl::Status CheckWindow(const v1::RunRequest& req, const grpc::CallbackServerContext& ctx, Prepared* p);
+  absl::Status CheckWindow(const v1::RunRequest& req, const grpc::ServerContextBase& ctx, Prepared* p);
   // The start notice; for a scheduled run with a lead time, waits that long (a stop ends the wait).
   void AnnounceAndWait(const Prepared& p, const std::string& run_id, const std::function<void(v1::RunEvent)>& push);
   // Stops a run at its next safe point (first stop wins), as an abort does.

@@ -1,11 +1,19 @@
-// A server-streaming callback reactor fed by a worker thread.
+// A server stream fed by a worker thread, served two ways:
 //
-// gRPC's callback API allows one StartWrite in flight and no blocking inside reactions, so
-// blocking work (D-Bus jobs, probes, whole runs) runs on its own thread and pushes messages
-// here; the reactor drains the queue one write at a time and finishes once the worker is done.
-// The worker keeps running when the client goes away (a step must finish on the host).
+// - Serve (sync method handler): the handler thread writes the queue with blocking Writes while
+//   `work` runs on its own thread. Use this where latency matters (an agent's step events, a run's
+//   events): a blocking Write is completed by the thread that waits for it.
+// - Start (callback reactor): the reactor drains the queue one StartWrite at a time. With gRPC 1.51
+//   on Linux (no background poller) a write started from the worker thread completes on the
+//   callback queue's "nexting" threads, which sometimes miss the wake-up and poll again only after
+//   their 100 ms timeout: the next events of the stream then wait ~100 ms (measured: the test
+//   bed's per-step tail, and EventStream.AnEventPushedByAWorkerThreadReachesTheReaderAtOnceOverLoopbackTcp).
+//
+// Either way the worker never blocks on the client (messages queue up), and keeps running when
+// the client goes away (a step must finish on the host).
 #pragma once
 
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -31,11 +39,11 @@ class EventStream {
     void Push(T msg) {
       std::string why = Unserializable(msg);
       std::lock_guard<std::mutex> lock(mu_);
-      if (reactor_ == nullptr || cancelled_ || failed_) return;
+      if ((reactor_ == nullptr && !serving_) || cancelled_ || failed_) return;
       if (!why.empty()) {
         failed_ = true;
         done_ = true;
-        queue_.clear();
+        if (!serving_) queue_.clear();  // Serve still writes what came before the bad message
         final_status_ = grpc::Status(grpc::StatusCode::INTERNAL, "the server could not send an event: " + why);
       } else {
         queue_.push_back(std::move(msg));
@@ -45,6 +53,7 @@ class EventStream {
     // True once the client cancelled or the RPC ended.
     bool cancelled() {
       std::lock_guard<std::mutex> lock(mu_);
+      if (serving_) return cancelled_ || ctx_->IsCancelled();
       return cancelled_ || reactor_ == nullptr;
     }
 
@@ -59,6 +68,10 @@ class EventStream {
       return "";
     }
     void MaybeWriteLocked() {
+      if (serving_) {
+        wake_.notify_one();
+        return;
+      }
       if (writing_ || reactor_ == nullptr) return;
       if (!queue_.empty()) {
         writing_ = true;
@@ -80,6 +93,10 @@ class EventStream {
     bool cancelled_ = false;
     bool failed_ = false;  // a message could not be sent: final_status_ says why
     grpc::Status final_status_;
+    // Serve: the handler thread is writing (ctx_ valid); wake_ tells it of new messages or the end.
+    bool serving_ = false;
+    grpc::ServerContext* ctx_ = nullptr;
+    std::condition_variable wake_;
   };
 
   class Reactor : public grpc::ServerWriteReactor<T> {
@@ -121,6 +138,35 @@ class EventStream {
     std::shared_ptr<Sink> sink_;
   };
 
+  // For a sync handler: runs `work` on a detached thread and writes what it pushes from this
+  // thread until it returns; returns its status (CANCELLED once the client went away, the worker
+  // still running; INTERNAL for a message the client could not read).
+  static grpc::Status Serve(grpc::ServerContext* ctx, grpc::ServerWriter<T>* writer,
+                            std::function<grpc::Status(Sink&)> work) {
+    auto sink = std::make_shared<Sink>();
+    sink->serving_ = true;
+    sink->ctx_ = ctx;
+    RunWorker(sink, std::move(work));
+    std::unique_lock<std::mutex> lock(sink->mu_);
+    for (;;) {
+      sink->wake_.wait(lock, [&] { return !sink->queue_.empty() || sink->done_; });
+      if (sink->queue_.empty()) break;
+      T msg = std::move(sink->queue_.front());
+      sink->queue_.pop_front();
+      lock.unlock();
+      const bool ok = writer->Write(msg);
+      lock.lock();
+      if (!ok) {
+        sink->cancelled_ = true;
+        sink->queue_.clear();
+        sink->final_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+        break;
+      }
+    }
+    sink->serving_ = false;  // ctx is about to go: later pushes are dropped
+    return sink->final_status_;
+  }
+
   // Starts `work` on a detached thread; it pushes messages to the sink and returns the final status.
   static grpc::ServerWriteReactor<T>* Start(std::function<grpc::Status(Sink&)> work) {
     auto sink = std::make_shared<Sink>();
@@ -129,19 +175,25 @@ class EventStream {
       std::lock_guard<std::mutex> lock(sink->mu_);
       sink->reactor_ = reactor;
     }
-    std::thread([sink, work = std::move(work)] {
-      grpc::Status status = work(*sink);
-      std::lock_guard<std::mutex> lock(sink->mu_);
-      sink->done_ = true;
-      if (!sink->failed_) sink->final_status_ = status;
-      sink->MaybeWriteLocked();
-    }).detach();
+    RunWorker(sink, std::move(work));
     return reactor;
   }
 
   // Finishes immediately with an error (validation failures before any work).
+  // (Serve's callers return the error instead.)
   static grpc::ServerWriteReactor<T>* Fail(grpc::Status status) {
     return Start([status](Sink&) { return status; });
+  }
+
+ private:
+  static void RunWorker(std::shared_ptr<Sink> sink, std::function<grpc::Status(Sink&)> work) {
+    std::thread([sink, work = std::move(work)] {
+      grpc::Status status = work(*sink);
+      std::lock_guard<std::mutex> lock(sink->mu_);
+      sink->done_ = true;
+      if (!sink->failed_ && !sink->cancelled_) sink->final_status_ = status;
+      sink->MaybeWriteLocked();
+    }).detach();
   }
 };
 

@@ -24,6 +24,7 @@ state=$repo/build/bench
 bin=$repo/build/bin
 source "$tb/sls-lib.sh"
 
+echo "bench: load before: $(uptime)"
 sls_up "$state" >/dev/null
 sock=$state/coordinator.sock
 start_coordinator "$state" "$sock" "$state/reports"
@@ -85,7 +86,8 @@ def first_byte(args):
         xs.append((time.perf_counter() - t0) * 1000)
         p.communicate()
     return statistics.median(xs)
-print(f"{first_byte([ctl, '--help']):.1f} {first_byte([ctl, '--coordinator', 'unix:' + nobody, 'plan']):.1f}")
+print(f"{first_byte([ctl, '--help']):.1f} {first_byte([ctl, '--coordinator', 'unix:' + nobody, 'plan']):.1f}"
+      f" {first_byte([ctl, '--version']):.1f}")
 PY
 )
 
@@ -149,5 +151,6 @@ for kv in idle.split():
     name, v = kv.split("=")
     ticks, rss = v.split(":")
     print(f"  {name:<12} CPU {int(ticks) / 100 / idle_s * 100:5.2f} %   RSS {int(rss) / 1024:5.1f} MiB")
-print(f"failoverctl to first byte (median of 20): --help {first_byte[0]} ms; plan, coordinator not listening {first_byte[1]} ms")
+print(f"failoverctl to first byte (median of 20): --help {first_byte[0]} ms; --version {first_byte[2]} ms;"
+      f" plan, coordinator not listening {first_byte[1]} ms")
 PY

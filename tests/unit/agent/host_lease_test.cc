@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 #include <unistd.h>
 
 #include "agent/step_runner.h"
@@ -144,6 +145,58 @@ TEST(HostLease, TheAgentsOwnOperationsSurviveAnAgentRestart) {
   std::remove((file + ".autonomous").c_str());
   std::remove(file.c_str());
   rmdir(dir);
+}
+
+}  // namespace
+}  // namespace failover::agent
+
+namespace failover::agent {
+namespace {
+
+// The watcher's wait (instead of a 50 ms poll): it ends at the lease's expiry, when a run takes
+// the host, when the last step ends, or when the watcher stops; an idle host does not wake it.
+std::chrono::milliseconds TimeWaiting(HostLease& lease, std::chrono::milliseconds max_wait) {
+  const auto t0 = std::chrono::steady_clock::now();
+  lease.WaitForPossibleExpiry(max_wait);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+}
+
+TEST(HostLease, TheWatchersWaitEndsAtTheLeasesExpiryNotLater) {
+  HostLease lease(RealClock::Get(), "");
+  ASSERT_TRUE(lease.Acquire("run-a", std::chrono::milliseconds(80)).ok());
+  const auto waited = TimeWaiting(lease, std::chrono::seconds(10));
+  EXPECT_GE(waited.count(), 60);
+  EXPECT_LT(waited.count(), 2000);
+  EXPECT_EQ(lease.TakeExpired().first, "run-a");
+}
+
+TEST(HostLease, TheWatchersWaitEndsWhenARunTakesTheHostOrTheLastStepEnds) {
+  HostLease lease(RealClock::Get(), "");
+  std::thread taker([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    (void)lease.Acquire("run-a", std::chrono::seconds(30));
+  });
+  EXPECT_LT(TimeWaiting(lease, std::chrono::seconds(10)).count(), 2000) << "idle until a run took the host";
+  taker.join();
+  lease.BeginStep();
+  std::thread ender([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    lease.EndStep();
+  });
+  EXPECT_LT(TimeWaiting(lease, std::chrono::seconds(10)).count(), 2000) << "a step ended";
+  ender.join();
+}
+
+TEST(HostLease, AnIdleHostDoesNotWakeTheWatcherUntilItStops) {
+  HostLease lease(RealClock::Get(), "");
+  EXPECT_GE(TimeWaiting(lease, std::chrono::milliseconds(150)).count(), 140) << "nothing held: waits the whole time";
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    lease.StopWaiting();
+  });
+  EXPECT_LT(TimeWaiting(lease, std::chrono::seconds(10)).count(), 2000);
+  stopper.join();
+  EXPECT_LT(TimeWaiting(lease, std::chrono::seconds(10)).count(), 100) << "after StopWaiting it returns at once";
 }
 
 }  // namespace
