@@ -68,9 +68,13 @@ TEST(PublishConfig, BadDestinationsNameFileLineAndField) {
 }
 
 TEST(PublishConfig, AConfigSentWithARequestMayNotDeclareDestinations) {
-  auto c = Parse("publish:\n  - {name: a, kind: webhook, url: \"https://evil.example.com\"}\n", ConfigSource::kRequest);
+  const std::string request = std::string(kBase).substr(std::string(kBase).find("hosts:"));
+  auto c = ParseConfig(request + "publish:\n  - {name: a, kind: webhook, url: \"https://evil.example.com\"}\n",
+                       "req.yaml", {}, ConfigSource::kRequest);
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(std::string(c.status().message()).find("publish"), std::string::npos) << c.status();
+  EXPECT_NE(std::string(c.status().message()).find("req.yaml:6: publish: not allowed in a config sent with a request"),
+            std::string::npos)
+      << c.status();
 }
 
 TEST(PublishConfig, AnUnsetTokenVariableIsAnErrorNamingTheField) {
