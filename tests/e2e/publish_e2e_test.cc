@@ -146,12 +146,12 @@ TEST_F(PublishE2E, NotionPageCreatedWithinNotionsBlockLimits) {
                         "\", parent_page_id: parent-page-1, token: {file: TOKEN_FILE}}\n");
   Coordinator c("pub-notion", {"--config", cfg});
   ASSERT_EQ(c.Ctl({"run", "--services", "sls-bot"}).rc, 0);
-  // A real report made large: 180 error lines (bullets) and one 5000-character line, recorded in the
+  // A real report made large: 250 error lines (bullets) and one 5000-character line, recorded in the
   // coordinator's own history file beside it (WAL: the coordinator keeps it open).
   v1::Report big = ReportOf(c);
   big.set_run_id(big.run_id() + "-big");
   big.set_started_at_unix_us(big.started_at_unix_us() + 1);
-  for (int i = 0; i < 180; ++i) big.add_errors("synthetic error line " + std::to_string(i));
+  for (int i = 0; i < 250; ++i) big.add_errors("synthetic error line " + std::to_string(i));
   big.add_errors(std::string(5000, 'z'));
   {
     coordinator::HistoryStore h(c.state_dir() + "/state/history.sqlite");
@@ -161,7 +161,17 @@ TEST_F(PublishE2E, NotionPageCreatedWithinNotionsBlockLimits) {
   EXPECT_EQ(pub.rc, 0) << pub.out << pub.err;
   EXPECT_NE(pub.out.find("https://www.notion.so/page-1"), std::string::npos) << pub.out;
   const auto lines = rx.Lines();
-  ASSERT_GE(lines.size(), 3u) << "one create and at least two appends (181+ blocks)";
+  ASSERT_EQ(lines.size(), 3u) << "one create and two appends (250+ blocks, 100 per request)";
+  auto blocks_in = [](const std::string& line) {
+    int n = 0;
+    for (size_t at = line.find("\"object\": \"block\""); at != std::string::npos;
+         at = line.find("\"object\": \"block\"", at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(blocks_in(lines[0]), 100) << "the create request carries the first 100 blocks";
+  EXPECT_EQ(blocks_in(lines[1]), 100);
+  EXPECT_GT(blocks_in(lines[2]), 50);
   EXPECT_NE(lines[0].find("\"method\": \"POST\", \"path\": \"/v1/pages\", \"status\": 200, \"problems\": []"),
             std::string::npos) << lines[0].substr(0, 600);
   EXPECT_NE(lines[0].find("\"Notion-Version\": \"2022-06-28\""), std::string::npos);
