@@ -72,7 +72,7 @@ TEST(PublishConfig, AConfigSentWithARequestMayNotDeclareDestinations) {
   auto c = ParseConfig(request + "publish:\n  - {name: a, kind: webhook, url: \"https://evil.example.com\"}\n",
                        "req.yaml", {}, ConfigSource::kRequest);
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(std::string(c.status().message()).find("req.yaml:6: publish: not allowed in a config sent with a request"),
+  EXPECT_NE(std::string(c.status().message()).find("req.yaml:7: publish: not allowed in a config sent with a request"),
             std::string::npos)
       << c.status();
 }
