@@ -84,5 +84,8 @@ int RunHealth(const GlobalOptions& g, const RunFlags& f);
 int RunAbort(const GlobalOptions& g, const std::string& run_id, bool json);
 // `format`: text, json, md, junit or html.
 int RunReport(const GlobalOptions& g, const std::string& run_id, const std::string& format);
+// failoverctl report [RUN] --publish NAME: 0 published, 1 not delivered (yet), 2 unknown destination.
+int RunPublish(const GlobalOptions& g, const std::string& run_id, const std::string& destination,
+               const std::string& format);
 
 }  // namespace failover::cli

@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
   report->add_option("-o,--output", report_format, "format: text, json, md, junit or html")
       ->check(CLI::IsMember({"text", "json", "md", "junit", "html"}));
   report->add_flag("--json", report_json, "same as -o json");
+  std::string publish_to;
+  report->add_option("--publish", publish_to,
+                     "publish the report to a destination named in the coordinator's publish: list "
+                     "(Confluence, Notion or webhook); waits for the first attempt");
 
   RunsFlags runs_f;
   auto* runs = app.add_subcommand("runs", "list the runs in the coordinator's history, newest first");
@@ -61,6 +65,7 @@ int main(int argc, char** argv) {
   if (*abort) return RunAbort(g, abort_id, abort_json || abort_format == "json");
   if (*runs) return RunRuns(g, runs_f);
   if (*trends) return RunTrends(g, trends_last, trends_format);
+  if (*report && !publish_to.empty()) return RunPublish(g, run_id, publish_to, report_json ? "json" : report_format);
   if (*report) return RunReport(g, run_id, report_json ? "json" : report_format);
   return kExitUsage;
 }

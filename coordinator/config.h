@@ -13,6 +13,7 @@
 #include "coordinator/api_base_policy.h"
 #include "coordinator/maintenance_window.h"
 #include "coordinator/notify_config.h"
+#include "coordinator/publish_config.h"
 #include "failover/secret_ref.h"
 #include "failover/tls_files.h"
 #include "failover/v1/agent.pb.h"
@@ -134,6 +135,8 @@ struct Config {
   std::vector<MaintenanceWindow> windows;
   WindowEndPolicy on_window_end = WindowEndPolicy::kStop;
   std::vector<NotificationConfig> notifications;
+  // Where `failoverctl report RUN --publish NAME` sends a report. Coordinator-only.
+  std::vector<PublishDestination> publish;
 
   const HostConfig* FindHost(const std::string& name) const;
   const ServiceConfig* FindService(const std::string& name) const;

@@ -7,6 +7,7 @@
 #include "absl/strings/strip.h"
 #include "coordinator/api_base_policy.h"
 #include "coordinator/config.h"
+#include "coordinator/publish_config_parse.h"
 #include "coordinator/schedule_config_parse.h"
 #include "failover/logging.h"
 #include "failover/probe_spec.h"
@@ -500,7 +501,7 @@ absl::Status ParseSections(const YamlFields& f, const YAML::Node& root, bool fro
     if (absl::Status s = ParseDefaults(f, root["defaults"], &cfg->defaults); !s.ok()) return s;
   if (from_request)
     for (const char* key : {"tls", "insecure_plaintext", "health_check", "reports_dir", "windows", "on_window_end",
-                            "notifications"})
+                            "notifications", "publish"})
       if (root[key]) return f.Err(root[key], key, kNotInRequest);
   if (absl::Status s = ParseHosts(f, root, cfg); !s.ok()) return s;
   if (absl::Status s = ParseServices(f, root, cfg); !s.ok()) return s;
@@ -515,6 +516,8 @@ absl::Status ParseSections(const YamlFields& f, const YAML::Node& root, bool fro
   if (absl::Status s = ParseWindows(f, root, cfg); !s.ok()) return s;
   if (root["notifications"])
     if (absl::Status s = ParseNotifications(f, root["notifications"], cfg); !s.ok()) return s;
+  if (root["publish"])
+    if (absl::Status s = ParsePublish(f, root["publish"], cfg); !s.ok()) return s;
   return ParseTransport(f, root, from_request, cfg);
 }
 
@@ -534,7 +537,8 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml, const std::strin
     if (!root->IsMap()) return absl::InvalidArgumentError(path + ": the config must be a YAML mapping");
     if (absl::Status s = f.CheckKeys(*root, "", {"defaults", "hosts", "services", "order", "health_check", "guards",
                                                  "gates", "stop_conditions", "tls", "insecure_plaintext",
-                                                 "reports_dir", "windows", "on_window_end", "notifications"});
+                                                 "reports_dir", "windows", "on_window_end", "notifications",
+                                                 "publish"});
         !s.ok())
       return s;
     if (absl::Status s = ParseSections(f, *root, from_request, &cfg); !s.ok()) return s;
@@ -546,6 +550,7 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml, const std::strin
 
 absl::Status ResolveConfigSecrets(const std::map<std::string, std::string>& env, Config* cfg) {
   if (absl::Status s = ResolveNotificationUrls(env, cfg); !s.ok()) return s;
+  if (absl::Status s = ResolvePublishTokens(env, cfg); !s.ok()) return s;
   HealthCheckConfig& h = cfg->health_check;
   if (!h.enabled) return absl::OkStatus();
   auto base = ResolveValueRef(h.api_base, env);

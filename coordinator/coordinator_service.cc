@@ -417,6 +417,8 @@ grpc::ServerUnaryReactor* CoordinatorService::GetReport(grpc::CallbackServerCont
     }
     if (!report.ok()) return report.status();
     *resp = std::move(*report);
+    resp->clear_publications();
+    AddPublications(resp->run_id(), resp->mutable_publications());
     return absl::OkStatus();
   });
 }
@@ -434,7 +436,11 @@ grpc::ServerUnaryReactor* CoordinatorService::ListRuns(grpc::CallbackServerConte
   return FinishLaterWith(ctx, [this, filter, resp]() -> absl::Status {
     auto runs = deps_.history->List(filter);
     if (!runs.ok()) return runs.status();
-    for (const auto& r : *runs) ToWire(r, resp->add_runs());
+    for (const auto& r : *runs) {
+      auto* out = resp->add_runs();
+      ToWire(r, out);
+      AddPublications(r.run_id, out->mutable_publications());
+    }
     return absl::OkStatus();
   });
 }
@@ -460,6 +466,31 @@ grpc::ServerUnaryReactor* CoordinatorService::Trends(grpc::CallbackServerContext
     }
     return absl::OkStatus();
   });
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::Publish(grpc::CallbackServerContext* ctx, const v1::PublishRequest* req,
+                                                      v1::PublishResponse* resp) {
+  if (absl::Status s = Authorize(*ctx); !s.ok()) return FinishNow(ctx, s);
+  if (deps_.publisher == nullptr) return FinishNow(ctx, NoHistory());
+  const auto wait = std::chrono::milliseconds(req->wait_ms() == 0 ? 10000 : std::min<uint32_t>(req->wait_ms(), 60000));
+  return FinishLaterWith(ctx, [this, run_id = req->run_id(), name = req->destination(), who = CallerName(*ctx), wait,
+                               resp]() -> absl::Status {
+    auto e = deps_.publisher->Request(run_id, name, who, wait);
+    if (!e.ok()) return e.status();
+    *resp->mutable_status() = ToWire(*e);
+    return absl::OkStatus();
+  });
+}
+
+void CoordinatorService::AddPublications(const std::string& run_id,
+                                         google::protobuf::RepeatedPtrField<v1::PublishStatus>* out) const {
+  if (deps_.history == nullptr || run_id.empty()) return;
+  auto entries = deps_.history->Publications(run_id);
+  if (!entries.ok()) {
+    GetLogger("coordinator")->warn("publications of run {} not read: {}", run_id, entries.status().message());
+    return;
+  }
+  for (const auto& e : *entries) *out->Add() = ToWire(e);
 }
 
 void CoordinatorService::RecordHistory(v1::Report* report) {

@@ -17,6 +17,7 @@
 #include "coordinator/notifier.h"
 #include "coordinator/history_store.h"
 #include "coordinator/planner.h"
+#include "coordinator/publish_worker.h"
 #include "coordinator/run_executor.h"
 #include "coordinator/run_store.h"
 #include "coordinator/window_decision.h"
@@ -41,6 +42,7 @@ struct CoordinatorDeps {
   Clock* clock = nullptr;
   Notifier* notifier = nullptr;  // webhooks of the config's notifications (null = none sent)
   HistoryStore* history = nullptr;  // null = no history (no --state-dir)
+  Publisher* publisher = nullptr;   // report publishing (null = no history, so no outbox)
   // Told of every run that ends (for /metrics); may be empty.
   std::function<void(const v1::Report&)> on_run_end;
 };
@@ -76,6 +78,8 @@ class CoordinatorService final : public CoordinatorServiceBase {
                                      v1::HistoryListRunsResponse* resp) override;
   grpc::ServerUnaryReactor* Trends(grpc::CallbackServerContext* ctx, const v1::HistoryTrendsRequest* req,
                                    v1::HistoryTrendsResponse* resp) override;
+  grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* ctx, const v1::PublishRequest* req,
+                                    v1::PublishResponse* resp) override;
 
   // Graceful stop: refuses new runs from now on and asks every running run to stop at its next
   // safe point (restoring what it changed), with `why` ("stopped: the coordinator received
@@ -120,6 +124,9 @@ class CoordinatorService final : public CoordinatorServiceBase {
   // (the run stands, its report files and journal entry are written regardless).
   void RecordHistory(v1::Report* report);
   // A run refused before it started (host held by another run), recorded in the history.
+  // The run's publications from the outbox (best effort: a read error is logged).
+  void AddPublications(const std::string& run_id,
+                       google::protobuf::RepeatedPtrField<v1::PublishStatus>* out) const;
   void RecordRefused(const Prepared& p, const std::string& run_id, const absl::Status& why);
   // A run in progress; `executor` is null until its worker thread has built it.
   struct ActiveRun {

@@ -51,6 +51,15 @@ constexpr char kSchemaV2[] =
     "CREATE TABLE run_services (run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, "
     "service TEXT NOT NULL, downtime_us INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run_id, service));"
     "CREATE INDEX run_services_service ON run_services(service);";
+// Version 3: the publish outbox (failoverctl report RUN --publish NAME), kept after delivery.
+constexpr char kSchemaV3[] =
+    "CREATE TABLE publish_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, "
+    "destination TEXT NOT NULL, kind TEXT NOT NULL, state INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
+    "last_error TEXT NOT NULL DEFAULT '', page_id TEXT NOT NULL DEFAULT '', page_url TEXT NOT NULL DEFAULT '', "
+    "blocks_sent INTEGER NOT NULL DEFAULT 0, created_us INTEGER NOT NULL, updated_us INTEGER NOT NULL, "
+    "next_attempt_us INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX publish_outbox_due ON publish_outbox(state, next_attempt_us);"
+    "CREATE INDEX publish_outbox_run ON publish_outbox(run_id);";
 
 int64_t ServiceDowntime(const v1::Report& r, const std::string& service) {
   for (const auto& s : r.metrics().services())
@@ -203,7 +212,8 @@ absl::Status HistoryStore::Migrate() {
           if (absl::Status s = WriteServices(db_, r, err); !s.ok()) return s;
         }
         return absl::OkStatus();
-      }};
+      },
+      [this] { return Exec(kSchemaV3); }};
   for (; version < kHistorySchemaVersion; ++version) {
     if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
     absl::Status s = migrations[version]();
@@ -316,6 +326,115 @@ absl::StatusOr<v1::Report> HistoryStore::Get(const std::string& run_id) {
     return absl::DataLossError(absl::StrCat("history database ", path_, ": the stored report of ",
                                             run_id.empty() ? "the latest run" : run_id, " does not parse"));
   return r;
+}
+
+namespace {
+
+constexpr char kOutboxColumns[] =
+    "SELECT id, run_id, destination, kind, state, attempts, last_error, page_id, page_url, blocks_sent, created_us, "
+    "updated_us, next_attempt_us FROM publish_outbox";
+
+OutboxEntry ReadOutbox(Stmt& q) {
+  OutboxEntry e;
+  e.id = q.Int(0);
+  e.run_id = q.Text(1);
+  e.destination = q.Text(2);
+  e.kind = q.Text(3);
+  e.state = static_cast<v1::PublishState>(q.Int(4));
+  e.attempts = static_cast<uint32_t>(q.Int(5));
+  e.last_error = q.Text(6);
+  e.page_id = q.Text(7);
+  e.page_url = q.Text(8);
+  e.blocks_sent = static_cast<uint32_t>(q.Int(9));
+  e.created_unix_us = q.Int(10);
+  e.updated_unix_us = q.Int(11);
+  e.next_attempt_unix_us = q.Int(12);
+  return e;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> HistoryStore::AddPublish(const OutboxEntry& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureOpen(); !s.ok()) return s;
+  Stmt ins(db_,
+           "INSERT INTO publish_outbox (run_id, destination, kind, state, attempts, last_error, page_id, page_url, "
+           "blocks_sent, created_us, updated_us, next_attempt_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (ins.rc() != SQLITE_OK) return Error("cannot record a publish", ins.rc());
+  ins.Bind(1, e.run_id);
+  ins.Bind(2, e.destination);
+  ins.Bind(3, e.kind);
+  ins.Bind(4, static_cast<int64_t>(e.state));
+  ins.Bind(5, static_cast<int64_t>(e.attempts));
+  ins.Bind(6, e.last_error);
+  ins.Bind(7, e.page_id);
+  ins.Bind(8, e.page_url);
+  ins.Bind(9, static_cast<int64_t>(e.blocks_sent));
+  ins.Bind(10, e.created_unix_us);
+  ins.Bind(11, e.updated_unix_us);
+  ins.Bind(12, e.next_attempt_unix_us);
+  if (int rc = ins.Step(); rc != SQLITE_DONE) return Error("cannot record a publish", rc);
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+absl::Status HistoryStore::UpdatePublish(const OutboxEntry& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureOpen(); !s.ok()) return s;
+  Stmt up(db_,
+          "UPDATE publish_outbox SET state = ?, attempts = ?, last_error = ?, page_id = ?, page_url = ?, "
+          "blocks_sent = ?, updated_us = ?, next_attempt_us = ? WHERE id = ?");
+  if (up.rc() != SQLITE_OK) return Error("cannot update a publish", up.rc());
+  up.Bind(1, static_cast<int64_t>(e.state));
+  up.Bind(2, static_cast<int64_t>(e.attempts));
+  up.Bind(3, e.last_error);
+  up.Bind(4, e.page_id);
+  up.Bind(5, e.page_url);
+  up.Bind(6, static_cast<int64_t>(e.blocks_sent));
+  up.Bind(7, e.updated_unix_us);
+  up.Bind(8, e.next_attempt_unix_us);
+  up.Bind(9, e.id);
+  if (int rc = up.Step(); rc != SQLITE_DONE) return Error("cannot update a publish", rc);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OutboxEntry> HistoryStore::GetPublish(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureOpen(); !s.ok()) return s;
+  Stmt q(db_, absl::StrCat(kOutboxColumns, " WHERE id = ?"));
+  q.Bind(1, id);
+  int rc = q.Step();
+  if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrCat("publish ", id, " is not in the outbox"));
+  if (rc != SQLITE_ROW) return Error("cannot read a publish", rc);
+  return ReadOutbox(q);
+}
+
+absl::StatusOr<std::vector<OutboxEntry>> HistoryStore::DuePublishes(int64_t now_us, uint32_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureOpen(); !s.ok()) return s;
+  Stmt q(db_, absl::StrCat(kOutboxColumns, " WHERE state = ?1 AND next_attempt_us <= ?2 ORDER BY next_attempt_us, id "
+                                           "LIMIT ?3"));
+  q.Bind(1, static_cast<int64_t>(v1::PUBLISH_PENDING));
+  q.Bind(2, now_us);
+  q.Bind(3, static_cast<int64_t>(limit));
+  std::vector<OutboxEntry> out;
+  for (int rc = q.Step(); rc != SQLITE_DONE; rc = q.Step()) {
+    if (rc != SQLITE_ROW) return Error("cannot read the publish outbox", rc);
+    out.push_back(ReadOutbox(q));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<OutboxEntry>> HistoryStore::Publications(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureOpen(); !s.ok()) return s;
+  Stmt q(db_, absl::StrCat(kOutboxColumns, " WHERE run_id = ? ORDER BY id"));
+  q.Bind(1, run_id);
+  std::vector<OutboxEntry> out;
+  for (int rc = q.Step(); rc != SQLITE_DONE; rc = q.Step()) {
+    if (rc != SQLITE_ROW) return Error("cannot read the publish outbox", rc);
+    out.push_back(ReadOutbox(q));
+  }
+  return out;
 }
 
 }  // namespace failover::coordinator

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "coordinator/publish_outbox.h"
 #include "failover/v1/report.pb.h"
 
 struct sqlite3;
@@ -19,7 +20,7 @@ struct sqlite3;
 namespace failover::coordinator {
 
 // The schema version this code writes; older files are migrated on open (see kMigrations).
-inline constexpr int kHistorySchemaVersion = 2;
+inline constexpr int kHistorySchemaVersion = 3;
 
 // One row of `failoverctl runs` (the indexed columns; the whole report is stored beside them).
 struct HistoryRun {
@@ -77,6 +78,16 @@ class HistoryStore {
   absl::StatusOr<std::vector<ServiceTrend>> Trends(uint32_t last);
   // The stored report of `run_id`, or of the run that started last when empty; NOT_FOUND otherwise.
   absl::StatusOr<v1::Report> Get(const std::string& run_id);
+
+  // The publish outbox (schema 3): a publish is recorded here before it is sent and updated after
+  // each attempt (see publish_outbox.h). AddPublish returns the new entry's id.
+  absl::StatusOr<int64_t> AddPublish(const OutboxEntry& entry);
+  absl::Status UpdatePublish(const OutboxEntry& entry);
+  absl::StatusOr<OutboxEntry> GetPublish(int64_t id);
+  // Pending entries due at `now_us` (oldest first, at most `limit`).
+  absl::StatusOr<std::vector<OutboxEntry>> DuePublishes(int64_t now_us, uint32_t limit = 32);
+  // Every publish of `run_id`, oldest first.
+  absl::StatusOr<std::vector<OutboxEntry>> Publications(const std::string& run_id);
 
  private:
   absl::Status EnsureOpen();  // requires mu_

@@ -13,6 +13,7 @@
 #include "coordinator/coordinator_service.h"
 #include "coordinator/history_store.h"
 #include "coordinator/metrics.h"
+#include "coordinator/publish_curl_transport.h"
 #include "coordinator/run_store.h"
 #include "coordinator/curl_webhook_transport.h"
 #include "failover/version.h"
@@ -185,8 +186,17 @@ int main(int argc, char** argv) {
   coordinator::GrpcAgentClientFactory agents;
   coordinator::CurlWebhookTransport webhooks;
   coordinator::Notifier notifier(&webhooks);  // outlives the service: end notices flush on exit
+  // Report publishing: an outbox in the history, delivered (and retried) by one worker thread.
+  coordinator::CurlPublishTransport publish_http;
+  std::unique_ptr<coordinator::Publisher> publisher;
+  if (history) {
+    publisher = std::make_unique<coordinator::Publisher>(
+        history.get(), [&holder] { return holder->Get()->publish; }, &publish_http, RealClock::Get());
+    publisher->Start();
+  }
   coordinator::CoordinatorDeps deps;
   deps.config = holder.get();
+  deps.publisher = publisher.get();
   deps.agents = &agents;
   deps.runs = &runs;
   deps.claims = &claims;

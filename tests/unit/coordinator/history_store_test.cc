@@ -183,6 +183,62 @@ TEST(HistoryStore, MigratesAVersionOneFileKeepingItsRunsAndFillingTheNewColumns)
   EXPECT_THAT(Ids(*store.List({})), ElementsAre("v2-run", "v1-run"));
 }
 
+TEST(HistoryStore, MigratesAVersionTwoFileToTheOutboxSchemaKeepingItsRuns) {
+  const std::string path = FreshPath("v2.sqlite");
+  {
+    HistoryStore v2(path);
+    ASSERT_TRUE(v2.Insert(MakeRun("kept", 100, v1::RUN_SUCCEEDED, false, {{"sls-api", 7}})).ok());
+  }
+  // Roll the file back to what a version-2 coordinator left: no outbox table, user_version 2.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE publish_outbox; PRAGMA user_version = 2;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  HistoryStore store(path);
+  ASSERT_THAT(Ids(*store.List({})), ElementsAre("kept"));
+  PublishDestination d;
+  d.name = "wiki";
+  auto id = store.AddPublish(NewOutboxEntry("kept", d, 5));
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto pubs = store.Publications("kept");
+  ASSERT_TRUE(pubs.ok()) << pubs.status();
+  ASSERT_EQ(pubs->size(), 1u);
+  EXPECT_EQ((*pubs)[0].destination, "wiki");
+  EXPECT_EQ((*pubs)[0].state, v1::PUBLISH_PENDING);
+}
+
+TEST(HistoryStore, TheOutboxKeepsEachPublishAndListsOnlyDuePendingOnes) {
+  HistoryStore store(FreshPath("outbox.sqlite"));
+  PublishDestination d;
+  d.name = "notion";
+  d.kind = PublishKind::kNotion;
+  OutboxEntry due = NewOutboxEntry("r1", d, 100);
+  OutboxEntry later = NewOutboxEntry("r1", d, 100);
+  later.next_attempt_unix_us = 500;
+  OutboxEntry done = NewOutboxEntry("r2", d, 100);
+  due.id = *store.AddPublish(due);
+  later.id = *store.AddPublish(later);
+  done.id = *store.AddPublish(done);
+  done.state = v1::PUBLISH_DELIVERED;
+  done.page_id = "p-1";
+  done.blocks_sent = 130;
+  ASSERT_TRUE(store.UpdatePublish(done).ok());
+  auto now = store.DuePublishes(200);
+  ASSERT_TRUE(now.ok()) << now.status();
+  ASSERT_EQ(now->size(), 1u);
+  EXPECT_EQ((*now)[0].id, due.id);
+  EXPECT_EQ(store.DuePublishes(600)->size(), 2u);
+  auto read = store.GetPublish(done.id);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->state, v1::PUBLISH_DELIVERED);
+  EXPECT_EQ(read->page_id, "p-1");
+  EXPECT_EQ(read->blocks_sent, 130u);
+  EXPECT_EQ(read->kind, "notion");
+  EXPECT_EQ(store.Publications("r1")->size(), 2u);
+  EXPECT_EQ(store.GetPublish(999).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST(HistoryStore, RefusesAFileWrittenByANewerSchemaNamingTheFile) {
   const std::string path = FreshPath("newer.sqlite");
   sqlite3* db = nullptr;
