@@ -56,7 +56,8 @@ absl::StatusOr<Config> ConfigForRequest(const Config* own, const std::string& re
 // happen (EventStream::Serve; see event_stream.h for the ~100 ms a callback stream could wait).
 using CoordinatorServiceBase = v1::Coordinator::WithCallbackMethod_Plan<v1::Coordinator::WithCallbackMethod_GetReport<
     v1::Coordinator::WithCallbackMethod_Health<v1::Coordinator::WithCallbackMethod_Abort<
-        v1::Coordinator::WithCallbackMethod_ListRuns<v1::Coordinator::WithCallbackMethod_Trends<v1::Coordinator::Service>>>>>>;
+        v1::Coordinator::WithCallbackMethod_ListRuns<v1::Coordinator::WithCallbackMethod_Trends<
+        v1::Coordinator::WithCallbackMethod_Publish<v1::Coordinator::Service>>>>>>>;
 
 class CoordinatorService final : public CoordinatorServiceBase {
  public:
