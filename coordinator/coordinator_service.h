@@ -14,6 +14,7 @@
 #include "coordinator/agent_client_factory.h"
 #include "coordinator/config.h"
 #include "coordinator/config_holder.h"
+#include "coordinator/fault_executor.h"
 #include "coordinator/notifier.h"
 #include "coordinator/history_store.h"
 #include "coordinator/planner.h"
@@ -69,6 +70,10 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
                                      v1::HistoryListRunsResponse* resp) override;
   grpc::ServerUnaryReactor* Trends(grpc::CallbackServerContext* ctx, const v1::HistoryTrendsRequest* req,
                                    v1::HistoryTrendsResponse* resp) override;
+  // Incident simulation and chaos (coordinator_chaos.cc).
+  grpc::ServerWriteReactor<v1::RunEvent>* Inject(grpc::CallbackServerContext* ctx,
+                                                 const v1::ChaosInjectRequest* req) override;
+  grpc::ServerWriteReactor<v1::RunEvent>* Chaos(grpc::CallbackServerContext* ctx, const v1::ChaosRunRequest* req) override;
 
   // Graceful stop: refuses new runs from now on and asks every running run to stop at its next
   // safe point (restoring what it changed), with `why` ("stopped: the coordinator received
@@ -126,6 +131,16 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   std::string StoppedBy(const std::string& run_id);  // "" = nobody stopped it
   void Unregister(const std::string& run_id);
   void StopLocked(ActiveRun* run, const std::string& why, const std::string& who);
+  // Inject/Chaos after their own checks: window, claims, registration, then the FaultExecutor
+  // on the stream; failovers of a service go through RunExecutor.
+  grpc::ServerWriteReactor<v1::RunEvent>* StartFaultRun(grpc::CallbackServerContext* ctx, const v1::RunRequest& rr,
+                                                        std::shared_ptr<Prepared> p, FaultRunOptions options);
+  void ExecuteFaultRun(const Prepared& p, const FaultRunOptions& options, const std::string& run_id,
+                       const std::function<void(v1::RunEvent)>& push);
+  // A failover of `service` inside fault run `run_id` (its events go to `push`).
+  v1::Report FailOverService(const Prepared& p, const std::string& run_id, const std::string& service,
+                             const std::function<void(v1::RunEvent)>& push);
+  std::string StopWhy(const std::string& run_id);
 
   CoordinatorOptions options_;
   CoordinatorDeps deps_;
