@@ -172,20 +172,27 @@ bool FaultExecutor::Round(uint32_t round, const FaultTarget& target) {
   if (stop_why_.empty()) stop_why_ = stop_();
   if (stop_why_.empty() && options_.execute) stop_why_ = StopConditionTripped();
   if (!stop_why_.empty()) return false;
-  ChaosWorld world = Look();
-  if (std::string skip = BlastRadiusSkip(target, world, options_.max_down); !skip.empty()) {
+  // The agent's own checks first (allowlist, caller, host held, unit active), as a dry run: a
+  // refusal is the agent's (and audited there), whatever the coordinator's look would say.
+  v1::ChaosInjectFaultRequest req;
+  req.set_run_id(run_id_);
+  req.set_unit(target.unit);
+  req.set_signal(KillSignalToWire(options_.signal));
+  req.set_dry_run(true);
+  auto resp = clients_.at(target.host)->InjectFault(req);
+  ChaosWorld world;
+  if (resp.ok()) world = Look();
+  if (std::string skip = resp.ok() ? BlastRadiusSkip(target, world, options_.max_down) : ""; !skip.empty()) {
     r.set_note(skip);
     Emit(target.host, target.unit, absl::StrCat("round ", round, ": ", skip), v1::SEVERITY_WARN);
     *report_.add_faults() = r;
     return true;
   }
   r.set_down_at_once(static_cast<uint32_t>(world.down.size() + 1));
-  v1::ChaosInjectFaultRequest req;
-  req.set_run_id(run_id_);
-  req.set_unit(target.unit);
-  req.set_signal(KillSignalToWire(options_.signal));
-  req.set_dry_run(!options_.execute);
-  auto resp = clients_.at(target.host)->InjectFault(req);
+  if (resp.ok() && options_.execute) {
+    req.set_dry_run(false);
+    resp = clients_.at(target.host)->InjectFault(req);
+  }
   if (!resp.ok()) {
     r.set_note(absl::StrCat("refused by the agent on ", target.host, ": ", resp.status().message()));
     report_.add_errors(absl::StrCat("round ", round, ": ", r.note()));
@@ -206,15 +213,19 @@ bool FaultExecutor::Round(uint32_t round, const FaultTarget& target) {
   WatchRecovery(target, resp->before(), &r);
   if (r.recovered_by() == v1::RECOVERED_BY_NOT_INJECTED) FailOver(target, &r, false);
   else if (options_.then_failover) FailOver(target, &r, true);
-  ComputeFaultTimes(&r);
-  const bool back = r.recovered_by() == v1::RECOVERED_BY_SYSTEMD_RESTART || r.recovered_by() == v1::RECOVERED_BY_FAILOVER;
-  Emit(target.host, target.unit,
-       back ? absl::StrCat("round ", round, ": recovered by ", RecoveredByName(r.recovered_by()), "; detected after ",
-                           MsText(r.time_to_detect_us()), ", MTTR ", MsText(r.mttr_us()))
-            : absl::StrCat("round ", round, ": NOT recovered: ", r.note()),
-       back ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
-  *report_.add_faults() = r;
+  EndRound(target, &r);
   return true;
+}
+
+void FaultExecutor::EndRound(const FaultTarget& target, v1::FaultRecord* r) {
+  ComputeFaultTimes(r);
+  const bool back = r->recovered_by() == v1::RECOVERED_BY_SYSTEMD_RESTART || r->recovered_by() == v1::RECOVERED_BY_FAILOVER;
+  Emit(target.host, target.unit,
+       back ? absl::StrCat("round ", r->round(), ": recovered by ", RecoveredByName(r->recovered_by()),
+                           "; detected after ", MsText(r->time_to_detect_us()), ", MTTR ", MsText(r->mttr_us()))
+            : absl::StrCat("round ", r->round(), ": NOT recovered: ", r->note()),
+       back ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
+  *report_.add_faults() = *r;
 }
 
 bool FaultExecutor::PollOnce(const FaultTarget& target, const v1::UnitState& before, v1::FaultRecord* r) {

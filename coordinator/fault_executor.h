@@ -66,6 +66,8 @@ class FaultExecutor {
   // The service's probes on `host`, one look each; "" when all pass, else the first failure, and
   // when every probe passed `passed_at` is the last one's agent timestamp.
   std::string ProbeService(const std::string& service, const std::string& host, int64_t* passed_at);
+  // Times, the round's last event, the record into the report.
+  void EndRound(const FaultTarget& target, v1::FaultRecord* r);
   void FailOver(const FaultTarget& target, v1::FaultRecord* r, bool after_recovery);
   void Emit(const std::string& host, const std::string& unit, const std::string& msg, v1::EventSeverity level);
   void Conclude();
