@@ -29,13 +29,33 @@ void PrintMttr(const std::string& scenario, const v1::Report& r) {
               << v1::RecoveredBy_Name(f.recovered_by()) << ")" << std::endl;
 }
 
+// The test bed's SLS units have no Restart= (their other tests need a stop to stay a stop); these
+// tests give them the production setting for the test only, as a runtime drop-in
+// (Restart=always, RestartSec=200ms), removed again after.
+void SetRestart(const std::string& host, const std::string& unit, bool on) {
+  const std::string dir = "/run/systemd/system/" + unit + ".d";
+  const std::string cmd = on ? "mkdir -p " + dir + " && printf '[Service]\\nRestart=always\\nRestartSec=200ms\\n' > " +
+                                   dir + "/chaos-restart.conf && systemctl daemon-reload"
+                             : "rm -rf " + dir + " && systemctl daemon-reload";
+  CmdResult r = HostExec(host, {"bash", "-c", cmd});
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+}
+
 class ChaosE2E : public ::testing::Test {
  protected:
   void SetUp() override { ResetTestBed(); }
-  void TearDown() override { ResetTestBed(); }
+  void TearDown() override {
+    for (const auto& [host, unit] : kSls) SetRestart(host, unit, false);
+    ResetTestBed();
+  }
+  void RestartAlways() {
+    for (const auto& [host, unit] : kSls) SetRestart(host, unit, true);
+    EXPECT_EQ(Prop("api", "sls-bot.service", "Restart"), "always");
+  }
 };
 
 TEST_F(ChaosE2E, AnInjectedKillIsDetectedAndRecoveredBySystemdWithItsMttrInTheReport) {
+  RestartAlways();
   Coordinator c("chaos-inject");
   const uint32_t pid = MainPid("api", "sls-bot.service");
   const std::string restarts = Prop("api", "sls-bot.service", "NRestarts");
@@ -108,6 +128,7 @@ TEST_F(ChaosE2E, InjectOfAUnitOffTheAgentsAllowlistIsRefusedAuditedAndNothingCha
 }
 
 TEST_F(ChaosE2E, ThenFailoverRunsTheFailoverOfTheServiceAfterTheRecovery) {
+  RestartAlways();
   Coordinator c("chaos-then");
   const std::string cerebro_entered = Prop("cerebro", "sls-bot.service", "ActiveEnterTimestamp");
   CmdResult r = c.Ctl({"inject", "--fail", "sls-bot.service@api", "--then-failover", "--execute", "-o", "json"});
@@ -120,6 +141,22 @@ TEST_F(ChaosE2E, ThenFailoverRunsTheFailoverOfTheServiceAfterTheRecovery) {
       << "the failover restarts sls-bot on cerebro too";
   EXPECT_TRUE(AllActive());
   PrintMttr("inject-then-failover", report);
+}
+
+TEST_F(ChaosE2E, AKilledUnitThatSystemdDoesNotRestartIsFailedOverAfterTheRecoverDeadline) {
+  Coordinator c("chaos-norestart");  // the test bed's units as they are: no Restart=
+  CmdResult r = c.Ctl({"inject", "--fail", "sls-bot.service@api", "--recover-deadline-ms", "2000", "--execute",
+                       "-o", "json"});
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  v1::Report report = ReportOf(r);
+  ASSERT_EQ(report.faults_size(), 1);
+  const auto& f = report.faults(0);
+  EXPECT_EQ(f.recovered_by(), v1::RECOVERED_BY_FAILOVER) << f.note();
+  EXPECT_NE(f.note().find("not back healthy within 2000 ms"), std::string::npos) << f.note();
+  EXPECT_EQ(f.failover_summary().rfind("SUCCEEDED", 0), 0u) << f.failover_summary();
+  EXPECT_GT(f.mttr_us(), 2'000'000);
+  EXPECT_TRUE(AllActive());
+  PrintMttr("inject-no-restart", report);
 }
 
 // At most `max_down` faults between their injection and their recovery at any instant.
@@ -137,6 +174,7 @@ uint32_t MostDownAtOnce(const v1::Report& r) {
 }
 
 TEST_F(ChaosE2E, AChaosRunOfSeveralRoundsLeavesEveryUnitActiveAndHealthyWithTheSamePicksForTheSameSeed) {
+  RestartAlways();
   Coordinator c("chaos-rounds");
   std::vector<std::vector<std::string>> picks;
   for (int run = 0; run < 2; ++run) {
