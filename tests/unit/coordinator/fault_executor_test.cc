@@ -86,7 +86,7 @@ TEST_F(FaultExecutorTest, AUnitSystemdDoesNotBringBackIsFailedOverAfterTheDeadli
   EXPECT_EQ(r.faults(0).recovered_by(), v1::RECOVERED_BY_FAILOVER) << r.faults(0).note();
   EXPECT_EQ(failovers_, std::vector<std::string>{"sls-bot"});
   EXPECT_NE(r.faults(0).failover_summary().find("restarted sls-bot"), std::string::npos);
-  EXPECT_GT(r.faults(0).mttr_us(), 1000 * 1000) << "the deadline passed first";
+  EXPECT_GE(r.faults(0).mttr_us(), 1000 * 1000) << "the deadline passed first";
 }
 
 TEST_F(FaultExecutorTest, ThenFailoverRunsTheFailoverAfterTheRecovery) {

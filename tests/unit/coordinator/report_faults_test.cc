@@ -46,7 +46,7 @@ TEST(ReportFaults, TheTextLogHasEachRoundWithItsMttrAndTheSeed) {
   const std::string text = RenderText(ChaosReport());
   EXPECT_NE(text.find("== Injected faults =="), std::string::npos) << text;
   EXPECT_NE(text.find("--seed 42"), std::string::npos) << text;
-  EXPECT_NE(text.find("recovered 2026"), std::string::npos) << text;
+  EXPECT_NE(text.find("recovered 2027-01-15"), std::string::npos) << text;
   EXPECT_NE(text.find("MTTR 450.0 ms"), std::string::npos) << text;
   EXPECT_NE(text.find("skipped: service sls-cerebro"), std::string::npos) << text;
 }
