@@ -35,7 +35,8 @@ AgentService::AgentService(const AgentConfig& config, SystemdManager* systemd, P
       probes_(probes),
       lease_(lease),
       audit_(audit),
-      runner_(config.host, systemd, probes, lease, audit, RealClock::Get()) {}
+      runner_(config.host, systemd, probes, lease, audit, RealClock::Get()),
+      injector_(config.host, systemd, lease, audit, RealClock::Get()) {}
 
 AgentService::~AgentService() {
   stopping_ = true;
@@ -192,6 +193,24 @@ grpc::ServerUnaryReactor* AgentService::RenewLease(grpc::CallbackServerContext* 
     return FinishNow(ctx, s);
   for (const auto& u : lease_->held_units()) resp->add_held_units(u);
   return FinishNow(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AgentService::InjectFault(grpc::CallbackServerContext* ctx,
+                                                    const v1::ChaosInjectFaultRequest* req,
+                                                    v1::ChaosInjectFaultResponse* resp) {
+  std::string caller;
+  const std::string what = absl::StrCat("run=", req->run_id().substr(0, 256), " unit=", req->unit().substr(0, 256),
+                                        " signal=", static_cast<int>(req->signal()), req->dry_run() ? " (dry run)" : "");
+  auto refuse = [&](absl::Status s) { return FinishNow(ctx, Refuse(*ctx, caller, "InjectFault", what, std::move(s))); };
+  if (absl::Status s = Authorize(*ctx, &caller); !s.ok()) return refuse(s);
+  if (absl::Status s = ValidateInjectFaultRequest(*req, config_.allowlist); !s.ok()) return refuse(s);
+  if (draining_) return FinishNow(ctx, absl::UnavailableError("agent is shutting down"));
+  return FinishOnWorker(ctx, [this, ctx, req, resp, caller, what]() -> grpc::Status {
+    auto r = injector_.Inject(*req, caller);
+    if (!r.ok()) return ToGrpcStatus(Refuse(*ctx, caller, "InjectFault", what, r.status()));
+    *resp = std::move(*r);
+    return grpc::Status::OK;
+  });
 }
 
 void AgentService::RestorePersistedHolds() {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "agent/agent_config.h"
+#include "agent/fault_injector.h"
 #include "agent/metrics.h"
 #include "agent/host_lease.h"
 #include "agent/step_runner.h"
@@ -33,6 +34,8 @@ class AgentService final : public AgentServiceBase {
                                   v1::ProbeResponse* resp) override;
   grpc::ServerUnaryReactor* RenewLease(grpc::CallbackServerContext* ctx, const v1::RenewLeaseRequest* req,
                                        v1::RenewLeaseResponse* resp) override;
+  grpc::ServerUnaryReactor* InjectFault(grpc::CallbackServerContext* ctx, const v1::ChaosInjectFaultRequest* req,
+                                        v1::ChaosInjectFaultResponse* resp) override;
 
   // Where lease expiries are counted (/metrics); before serving.
   void set_metrics(MetricsSink* metrics) { metrics_ = metrics; }
@@ -59,6 +62,7 @@ class AgentService final : public AgentServiceBase {
   HostLease* lease_;
   AuditLog* audit_;
   StepRunner runner_;
+  FaultInjector injector_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> draining_{false};
   std::thread watcher_;

@@ -341,4 +341,15 @@ absl::Status DbusSystemdManager::ResetFailed(const std::string& unit) {
   return r.status();
 }
 
+absl::Status DbusSystemdManager::KillUnit(const std::string& unit, const std::string& who, KillSignal signal) {
+  const int32_t signo = KillSignalNumber(signal);
+  auto r = WithReconnect("KillUnit " + unit, std::chrono::steady_clock::now() + kReadBudget, [&]() -> bool {
+    std::lock_guard<std::mutex> lock(conn_mu_);
+    manager_->callMethod("KillUnit").onInterface(kManagerIface).withTimeout(kCallTimeout)
+        .withArguments(unit, who, signo);
+    return true;
+  });
+  return r.status();
+}
+
 }  // namespace failover::agent

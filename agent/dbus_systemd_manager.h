@@ -35,6 +35,7 @@ class DbusSystemdManager : public SystemdManager {
   absl::StatusOr<JobOutcome> RunJob(JobKind kind, const std::string& unit,
                                     std::chrono::milliseconds timeout) override;
   absl::Status ResetFailed(const std::string& unit) override;
+  absl::Status KillUnit(const std::string& unit, const std::string& who, KillSignal signal) override;
   // Where reconnections are counted (/metrics); set before use.
   void set_metrics(MetricsSink* metrics) { metrics_ = metrics; }
 

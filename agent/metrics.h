@@ -38,6 +38,9 @@ class MeteredSystemdManager : public SystemdManager {
   absl::StatusOr<v1::UnitState> GetUnitState(const std::string& unit) override { return inner_->GetUnitState(unit); }
   absl::StatusOr<JobOutcome> RunJob(JobKind kind, const std::string& unit, std::chrono::milliseconds timeout) override;
   absl::Status ResetFailed(const std::string& unit) override { return inner_->ResetFailed(unit); }
+  absl::Status KillUnit(const std::string& unit, const std::string& who, KillSignal signal) override {
+    return inner_->KillUnit(unit, who, signal);
+  }
 
  private:
   SystemdManager* inner_;

@@ -79,6 +79,32 @@ void PrintJson(const google::protobuf::Message& msg);
 
 int RunPlan(const GlobalOptions& g, const RunFlags& f);
 int RunRun(const GlobalOptions& g, const RunFlags& f);
+// Follows a run's event stream as `failoverctl run` does (live progress on stderr, Ctrl-C asks to
+// abort an executed run) and prints its outcome; returns the exit code (run.cc). Inject and chaos
+// stream the same events.
+int FollowRun(const GlobalOptions& g, const RunFlags& f, std::unique_ptr<v1::Coordinator::Stub> stub,
+              std::unique_ptr<grpc::ClientReader<v1::RunEvent>> reader);
+// failoverctl inject (cli/inject.cc) and chaos (cli/chaos.cc).
+struct InjectFlags {
+  RunFlags run;            // -c, --execute, --api-base, --token-file, -o
+  std::string fail;        // UNIT@HOST
+  std::string signal = "KILL";
+  bool then_failover = false;
+  uint32_t recover_deadline_ms = 0;
+};
+void AddInjectFlags(CLI::App* cmd, InjectFlags* flags);
+int RunInject(const GlobalOptions& g, const InjectFlags& f);
+struct ChaosFlags {
+  RunFlags run;  // -c, --services, --execute, --api-base, --token-file, -o
+  uint32_t rounds = 1;
+  uint64_t seed = 0;
+  uint32_t max_down = 1;
+  std::string signal = "KILL";
+  uint32_t recover_deadline_ms = 0;
+  uint32_t pause_ms = 0;
+};
+void AddChaosFlags(CLI::App* cmd, ChaosFlags* flags);
+int RunChaos(const GlobalOptions& g, const ChaosFlags& f);
 int RunHealth(const GlobalOptions& g, const RunFlags& f);
 // Asks the coordinator to stop `run_id` (empty: the only run in progress) at its next safe point.
 int RunAbort(const GlobalOptions& g, const std::string& run_id, bool json);

@@ -53,6 +53,13 @@ int main(int argc, char** argv) {
   trends->add_option("--last", trends_last, "the last N executed runs (default 20)");
   trends->add_option("-o,--output", trends_format, "format: text or json")->check(CLI::IsMember({"text", "json"}));
 
+  InjectFlags inject_f;
+  auto* inject = app.add_subcommand("inject", "make one unit fail on purpose (systemd KillUnit) and report its recovery");
+  AddInjectFlags(inject, &inject_f);
+  ChaosFlags chaos_f;
+  auto* chaos = app.add_subcommand("chaos", "kill random allowed units, round by round, and report each recovery");
+  AddChaosFlags(chaos, &chaos_f);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -66,6 +73,8 @@ int main(int argc, char** argv) {
   if (*runs) return RunRuns(g, runs_f);
   if (*trends) return RunTrends(g, trends_last, trends_format);
   if (*report && !publish_to.empty()) return RunPublish(g, run_id, publish_to, report_json ? "json" : report_format);
+  if (*inject) return RunInject(g, inject_f);
+  if (*chaos) return RunChaos(g, chaos_f);
   if (*report) return RunReport(g, run_id, report_json ? "json" : report_format);
   return kExitUsage;
 }

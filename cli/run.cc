@@ -113,6 +113,11 @@ int RunRun(const GlobalOptions& g, const RunFlags& f) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(g.timeout_s));
   auto reader = stub->Run(&ctx, req);
+  return FollowRun(g, f, std::move(stub), std::move(reader));
+}
+
+int FollowRun(const GlobalOptions& g, const RunFlags& f, std::unique_ptr<v1::Coordinator::Stub> stub,
+              std::unique_ptr<grpc::ClientReader<v1::RunEvent>> reader) {
   // Leaked on purpose with its stub: its watcher thread may still run when this returns.
   CtrlC* ctrl_c = f.execute ? new CtrlC(stub.release()) : nullptr;
   const bool color = isatty(STDERR_FILENO);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -38,12 +39,16 @@ const std::map<std::string, v1::RunOutcome>& StatusWords() {
 }
 
 void PrintRuns(const v1::HistoryListRunsResponse& resp) {
-  std::cout << absl::StrFormat("%-22s %-20s %-11s %-8s %-12s %s\n", "RUN", "STARTED (UTC)", "OUTCOME", "KIND",
+  std::cout << absl::StrFormat("%-22s %-20s %-11s %-14s %-12s %s\n", "RUN", "STARTED (UTC)", "OUTCOME", "KIND",
                                "MAX DOWN", "SERVICES");
   for (const auto& r : resp.runs())
-    std::cout << absl::StrFormat("%-22s %-20s %-11s %-8s %-12s %s\n", r.run_id(),
+    std::cout << absl::StrFormat("%-22s %-20s %-11s %-14s %-12s %s\n", r.run_id(),
                                  FormatUnixUs(r.started_at_unix_us()).substr(0, 19),
-                                 coordinator::OutcomeName(r.outcome()), r.dry_run() ? "dry" : "executed",
+                                 coordinator::OutcomeName(r.outcome()),
+                                 absl::StrCat(r.kind() == v1::RUN_KIND_INJECT  ? "inject "
+                                              : r.kind() == v1::RUN_KIND_CHAOS ? "chaos "
+                                                                               : "",
+                                              r.dry_run() ? "dry" : "executed"),
                                  r.dry_run() ? "-" : Ms(r.max_downtime_us()), absl::StrJoin(r.services(), ","));
   std::cout << resp.runs_size() << " run(s)\n";
 }

@@ -77,6 +77,7 @@ void ToWire(const HistoryRun& r, v1::HistoryRun* out) {
   for (const auto& s : r.services) out->add_services(s);
   out->set_max_downtime_us(r.max_downtime_us);
   out->set_summary(r.summary);
+  out->set_kind(r.kind);
 }
 
 // Forwards to the journal and records every final report in the history (runs recovered after a crash).

@@ -14,6 +14,7 @@
 #include "coordinator/agent_client_factory.h"
 #include "coordinator/config.h"
 #include "coordinator/config_holder.h"
+#include "coordinator/fault_executor.h"
 #include "coordinator/notifier.h"
 #include "coordinator/history_store.h"
 #include "coordinator/planner.h"
@@ -57,7 +58,8 @@ absl::StatusOr<Config> ConfigForRequest(const Config* own, const std::string& re
 using CoordinatorServiceBase = v1::Coordinator::WithCallbackMethod_Plan<v1::Coordinator::WithCallbackMethod_GetReport<
     v1::Coordinator::WithCallbackMethod_Health<v1::Coordinator::WithCallbackMethod_Abort<
         v1::Coordinator::WithCallbackMethod_ListRuns<v1::Coordinator::WithCallbackMethod_Trends<
-        v1::Coordinator::WithCallbackMethod_Publish<v1::Coordinator::Service>>>>>>>;
+        v1::Coordinator::WithCallbackMethod_Publish<v1::Coordinator::WithCallbackMethod_Inject<
+            v1::Coordinator::WithCallbackMethod_Chaos<v1::Coordinator::Service>>>>>>>>>;
 
 class CoordinatorService final : public CoordinatorServiceBase {
  public:
@@ -81,6 +83,10 @@ class CoordinatorService final : public CoordinatorServiceBase {
                                    v1::HistoryTrendsResponse* resp) override;
   grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* ctx, const v1::PublishRequest* req,
                                     v1::PublishResponse* resp) override;
+  // Incident simulation and chaos (coordinator_chaos.cc).
+  grpc::ServerWriteReactor<v1::RunEvent>* Inject(grpc::CallbackServerContext* ctx,
+                                                 const v1::ChaosInjectRequest* req) override;
+  grpc::ServerWriteReactor<v1::RunEvent>* Chaos(grpc::CallbackServerContext* ctx, const v1::ChaosRunRequest* req) override;
 
   // Graceful stop: refuses new runs from now on and asks every running run to stop at its next
   // safe point (restoring what it changed), with `why` ("stopped: the coordinator received
@@ -141,6 +147,16 @@ class CoordinatorService final : public CoordinatorServiceBase {
   std::string StoppedBy(const std::string& run_id);  // "" = nobody stopped it
   void Unregister(const std::string& run_id);
   void StopLocked(ActiveRun* run, const std::string& why, const std::string& who);
+  // Inject/Chaos after their own checks: window, claims, registration, then the FaultExecutor
+  // on the stream; failovers of a service go through RunExecutor.
+  grpc::ServerWriteReactor<v1::RunEvent>* StartFaultRun(grpc::CallbackServerContext* ctx, const v1::RunRequest& rr,
+                                                        std::shared_ptr<Prepared> p, FaultRunOptions options);
+  void ExecuteFaultRun(const Prepared& p, const FaultRunOptions& options, const std::string& run_id,
+                       const std::function<void(v1::RunEvent)>& push);
+  // A failover of `service` inside fault run `run_id` (its events go to `push`).
+  v1::Report FailOverService(const Prepared& p, const std::string& run_id, const std::string& service,
+                             const std::function<void(v1::RunEvent)>& push);
+  std::string StopWhy(const std::string& run_id);
 
   CoordinatorOptions options_;
   CoordinatorDeps deps_;

@@ -147,4 +147,13 @@ absl::StatusOr<v1::RenewLeaseResponse> GrpcAgentClient::RenewLease(const v1::Ren
   return resp;
 }
 
+// Not CallOnce: a kill is not repeated behind the caller's back.
+absl::StatusOr<v1::ChaosInjectFaultResponse> GrpcAgentClient::InjectFault(const v1::ChaosInjectFaultRequest& req) {
+  v1::ChaosInjectFaultResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + call_timeout_);
+  if (absl::Status s = Annotate(stub_->InjectFault(&ctx, req, &resp)); !s.ok()) return s;
+  return resp;
+}
+
 }  // namespace failover::coordinator

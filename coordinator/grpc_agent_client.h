@@ -30,6 +30,7 @@ class GrpcAgentClient : public AgentClient {
                        std::chrono::milliseconds deadline) override;
   absl::StatusOr<v1::ProbeResponse> Probe(const v1::ProbeRequest& req, std::chrono::milliseconds deadline) override;
   absl::StatusOr<v1::RenewLeaseResponse> RenewLease(const v1::RenewLeaseRequest& req) override;
+  absl::StatusOr<v1::ChaosInjectFaultResponse> InjectFault(const v1::ChaosInjectFaultRequest& req) override;
 
  private:
   GrpcAgentClient(std::string host, std::string address, std::shared_ptr<grpc::Channel> channel,

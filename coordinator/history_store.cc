@@ -61,6 +61,9 @@ constexpr char kSchemaV3[] =
     "CREATE INDEX publish_outbox_due ON publish_outbox(state, next_attempt_us);"
     "CREATE INDEX publish_outbox_run ON publish_outbox(run_id);";
 
+// Version 4: the run's kind (failover, inject, chaos: Report.kind), for `failoverctl runs`.
+constexpr char kSchemaV4[] = "ALTER TABLE runs ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;";
+
 int64_t ServiceDowntime(const v1::Report& r, const std::string& service) {
   for (const auto& s : r.metrics().services())
     if (s.service() == service) return s.max_downtime_us();
@@ -213,7 +216,7 @@ absl::Status HistoryStore::Migrate() {
         }
         return absl::OkStatus();
       },
-      [this] { return Exec(kSchemaV3); }};
+      [this] { return Exec(kSchemaV3); }, [this] { return Exec(kSchemaV4); }};
   for (; version < kHistorySchemaVersion; ++version) {
     if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
     absl::Status s = migrations[version]();
@@ -234,7 +237,7 @@ absl::Status HistoryStore::Insert(const v1::Report& report) {
   if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   Stmt ins(db_,
            "INSERT OR REPLACE INTO runs (run_id, started_us, finished_us, outcome, dry_run, services, report, "
-           "max_downtime_us, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "max_downtime_us, summary, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins.Bind(1, report.run_id());
   ins.Bind(2, report.started_at_unix_us());
   ins.Bind(3, report.finished_at_unix_us());
@@ -244,6 +247,7 @@ absl::Status HistoryStore::Insert(const v1::Report& report) {
   ins.BindBlob(7, report.SerializeAsString());
   ins.Bind(8, report.metrics().max_downtime_us());
   ins.Bind(9, report.summary());
+  ins.Bind(10, static_cast<int64_t>(report.kind()));
   absl::Status s = ins.Step() == SQLITE_DONE ? absl::OkStatus() : err(sqlite3_errcode(db_));
   if (s.ok()) s = WriteServices(db_, report, err);
   if (s.ok()) s = Exec("COMMIT");
@@ -254,7 +258,7 @@ absl::Status HistoryStore::Insert(const v1::Report& report) {
 namespace {
 
 constexpr char kRunColumns[] =
-    "SELECT run_id, started_us, finished_us, outcome, dry_run, services, max_downtime_us, summary FROM runs";
+    "SELECT run_id, started_us, finished_us, outcome, dry_run, services, max_downtime_us, summary, kind FROM runs";
 
 HistoryRun ReadRun(Stmt& q) {
   HistoryRun r;
@@ -267,6 +271,7 @@ HistoryRun ReadRun(Stmt& q) {
   if (!services.empty()) r.services = absl::StrSplit(services, ',');
   r.max_downtime_us = q.Int(6);
   r.summary = q.Text(7);
+  r.kind = static_cast<v1::RunKind>(q.Int(8));
   return r;
 }
 

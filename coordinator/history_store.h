@@ -20,7 +20,7 @@ struct sqlite3;
 namespace failover::coordinator {
 
 // The schema version this code writes; older files are migrated on open (see kMigrations).
-inline constexpr int kHistorySchemaVersion = 3;
+inline constexpr int kHistorySchemaVersion = 4;
 
 // One row of `failoverctl runs` (the indexed columns; the whole report is stored beside them).
 struct HistoryRun {
@@ -32,6 +32,7 @@ struct HistoryRun {
   std::vector<std::string> services;
   int64_t max_downtime_us = 0;
   std::string summary;
+  v1::RunKind kind = v1::RUN_KIND_UNSPECIFIED;  // failover (unset), inject, chaos
 };
 
 struct HistoryFilter {

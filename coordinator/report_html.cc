@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "coordinator/report_availability.h"
+#include "coordinator/report_faults.h"
 #include "coordinator/report_gates.h"
 #include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
@@ -243,6 +244,7 @@ std::string RenderHtml(const v1::Report& r) {
   absl::StrAppend(&out, "<title>Failover report ", Esc(r.run_id()), "</title>\n", kStyle, "</head>\n<body>\n");
   Summary(&out, r);
   Timeline(&out, m, r);
+  absl::StrAppend(&out, RenderFaultsHtml(r));
   MetricsTables(&out, m);
   AvailabilityTables(&out, r);
   Tables(&out, r);

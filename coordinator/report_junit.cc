@@ -10,6 +10,7 @@
 #include "coordinator/report_gates.h"
 #include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
+#include "coordinator/chaos_planner.h"
 #include "failover/clock.h"
 #include "failover/logging.h"
 #include "failover/unit_state.h"
@@ -98,6 +99,25 @@ TestCase StopConditionCase(const v1::Report& r, const std::string& name) {
   if (!r.has_stop_condition() || r.stop_condition().name() != name) return c;
   c.verdict = Verdict::kFailure;
   c.message = StopConditionText(r);
+  return c;
+}
+
+// One testcase per injected fault / chaos round: passes when the unit came back (systemd or a
+// failover), fails when it did not, skipped when nothing was injected (dry run, blast radius).
+TestCase FaultCase(const v1::FaultRecord& f) {
+  TestCase c;
+  c.classname = "failover.fault";
+  c.name = absl::StrCat("round ", f.round(), ": SIG", f.signal(), " ", f.unit(), "@", f.host());
+  c.seconds = f.mttr_us() / 1e6;
+  c.text = absl::StrCat("recovered by ", RecoveredByName(f.recovered_by()), "; time to detect ", f.time_to_detect_us(),
+                        " us; MTTR ", f.mttr_us(), " us", f.note().empty() ? "" : "; " + f.note());
+  if (f.recovered_by() == v1::RECOVERED_BY_NOT_INJECTED) {
+    c.verdict = f.note().rfind("refused", 0) == 0 ? Verdict::kError : Verdict::kSkipped;
+    c.message = f.note();
+  } else if (f.recovered_by() == v1::RECOVERED_BY_NOT_RECOVERED) {
+    c.verdict = Verdict::kFailure;
+    c.message = absl::StrCat(f.unit(), " on ", f.host(), " did not recover: ", f.note());
+  }
   return c;
 }
 
@@ -191,6 +211,7 @@ std::string RenderJunit(const v1::Report& r) {
   for (const auto& g : r.gates_before()) cases.push_back(GateCase(r, g));
   for (const auto& g : r.gates_after()) cases.push_back(GateCase(r, g));
   for (const auto& name : r.stop_conditions()) cases.push_back(StopConditionCase(r, name));
+  for (const auto& f : r.faults()) cases.push_back(FaultCase(f));
   cases.push_back(OutcomeCase(r));
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   const std::string counts = absl::StrFormat("tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\"", cases.size(),

@@ -13,6 +13,7 @@
 #include "failover/clock.h"
 #include "failover/logging.h"
 #include "failover/unit_state.h"
+#include "coordinator/report_faults.h"
 
 namespace failover::coordinator {
 namespace {
@@ -161,6 +162,7 @@ std::string RenderMarkdown(const v1::Report& r) {
   States(&out, "Final state", r.final_state());
   Metrics(&out, r.has_metrics() ? r.metrics() : ComputeRecoveryMetrics(r));
   Availability(&out, r);
+  absl::StrAppend(&out, RenderFaultsMarkdown(r));
   if (!r.errors().empty()) {
     absl::StrAppend(&out, "\n## Errors\n\n");
     for (const auto& e : r.errors()) absl::StrAppend(&out, "- ", Cell(e), "\n");

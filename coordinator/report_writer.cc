@@ -12,6 +12,7 @@
 #include "coordinator/report_junit.h"
 #include "coordinator/report_markdown.h"
 #include "coordinator/report_availability.h"
+#include "coordinator/report_faults.h"
 #include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
 #include "failover/clock.h"
@@ -112,6 +113,7 @@ std::string RenderText(const v1::Report& r) {
 
   absl::StrAppend(&out, RenderMetricsText(r.has_metrics() ? r.metrics() : ComputeRecoveryMetrics(r)));
   absl::StrAppend(&out, RenderAvailabilityText(r));
+  absl::StrAppend(&out, RenderFaultsText(r));
 
   if (!r.errors().empty()) {
     absl::StrAppend(&out, "\n== Errors ==\n");

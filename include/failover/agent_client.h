@@ -21,6 +21,11 @@ class AgentClient {
                                std::chrono::milliseconds deadline) = 0;
   virtual absl::StatusOr<v1::ProbeResponse> Probe(const v1::ProbeRequest& req, std::chrono::milliseconds deadline) = 0;
   virtual absl::StatusOr<v1::RenewLeaseResponse> RenewLease(const v1::RenewLeaseRequest& req) = 0;
+  // Kills one unit on purpose (incident simulation). Never repeated by the client on its own.
+  virtual absl::StatusOr<v1::ChaosInjectFaultResponse> InjectFault(const v1::ChaosInjectFaultRequest& req) {
+    (void)req;
+    return absl::UnimplementedError("this agent client cannot inject faults");
+  }
 };
 
 }  // namespace failover

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "failover/kill_signal.h"
 #include "failover/v1/report.pb.h"
 
 namespace failover {
@@ -34,6 +35,13 @@ class SystemdManager {
                                             std::chrono::milliseconds timeout) = 0;
   // ResetFailedUnit: clears the failed state and the start-limit counter.
   virtual absl::Status ResetFailed(const std::string& unit) = 0;
+  // KillUnit(unit, who, signal): sends `signal` to the unit's processes (`who`: "main", "control"
+  // or "all"), for incident simulation. Returns once systemd accepted the call. Managers that
+  // cannot kill (simulations) answer UNIMPLEMENTED.
+  virtual absl::Status KillUnit(const std::string& unit, const std::string& who, KillSignal signal) {
+    (void)unit, (void)who, (void)signal;
+    return absl::UnimplementedError("this systemd manager cannot kill units");
+  }
 };
 
 }  // namespace failover

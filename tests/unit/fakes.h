@@ -57,8 +57,41 @@ class FakeSystemd : public SystemdManager {
     units_[unit].set_timeout_start_us(start_us);
     units_[unit].set_timeout_stop_us(stop_us);
   }
+  // Reads are stamped (read_at_unix_us) with this clock's time when set.
+  void set_clock(Clock* clock) { clock_ = clock; }
+  // Restart= of a killed unit: systemd brings it back after this many state reads (-1: never,
+  // as Restart=no: it stays failed until a start job).
+  void SetRestartAfterReads(const std::string& unit, int reads) {
+    std::lock_guard<std::mutex> lock(mu_);
+    restart_after_[unit] = reads;
+  }
+  // KillUnit simulates a crash: the unit reads activating/auto-restart (failed with Restart=no),
+  // then, after the reads set above (default 2), active again with a new PID and NRestarts + 1.
+  absl::Status KillUnit(const std::string& unit, const std::string& who, KillSignal signal) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    journal_.push_back("kill " + who + " SIG" + KillSignalName(signal) + " " + unit);
+    auto& s = units_[unit];
+    const auto r = restart_after_.find(unit);
+    const int reads = r == restart_after_.end() ? 2 : r->second;
+    s.set_active_state(reads < 0 ? "failed" : "activating");
+    s.set_sub_state(reads < 0 ? "failed" : "auto-restart");
+    s.set_result("signal");
+    s.set_main_pid(0);
+    if (reads >= 0) killed_[unit] = reads;
+    return absl::OkStatus();
+  }
   absl::StatusOr<v1::UnitState> GetUnitState(const std::string& unit) override {
     std::lock_guard<std::mutex> lock(mu_);
+    auto killed = killed_.find(unit);
+    if (killed != killed_.end() && killed->second-- <= 0) {
+      auto& s = units_[unit];
+      s.set_active_state("active");
+      s.set_sub_state("running");
+      s.set_n_restarts(s.n_restarts() + 1);
+      s.set_main_pid(++next_pid_);
+      killed_.erase(killed);
+    }
+    if (clock_ != nullptr && units_.count(unit) != 0) units_[unit].set_read_at_unix_us(clock_->NowUnixUs());
     auto crash = crash_after_start_.find(unit);
     if (crash != crash_after_start_.end() && crash->second >= 0 && crash->second++ >= 1) {
       auto& s = units_[unit];
@@ -124,6 +157,9 @@ class FakeSystemd : public SystemdManager {
   std::map<std::string, v1::UnitState> units_;
   std::map<std::string, std::string> fail_start_;
   std::map<std::string, int> crash_after_start_;  // unit -> reads since the start (-1: not started yet)
+  std::map<std::string, int> restart_after_;      // unit -> reads before Restart= brings it back
+  std::map<std::string, int> killed_;             // unit -> reads left until it is back
+  Clock* clock_ = nullptr;
   std::vector<std::string> journal_;
   uint32_t next_pid_ = 1000;
 };

@@ -118,5 +118,52 @@ TEST_F(AgentServiceTest, FinishingAStepDoesNotExtendTheLease) {
   EXPECT_EQ(units, std::vector<std::string>{"sls-api.service"});
 }
 
+grpc::Status InjectFault(v1::Agent::Stub* stub, const std::string& unit, v1::ChaosSignal signal, bool dry_run,
+                         v1::ChaosInjectFaultResponse* resp) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::ChaosInjectFaultRequest req;
+  req.set_run_id("chaos-1");
+  req.set_unit(unit);
+  req.set_signal(signal);
+  req.set_dry_run(dry_run);
+  return stub->InjectFault(&ctx, req, resp);
+}
+
+TEST_F(AgentServiceTest, InjectFaultOffTheAllowlistIsRefusedAuditedAndKillsNothing) {
+  v1::ChaosInjectFaultResponse resp;
+  EXPECT_EQ(InjectFault(stub_.get(), "sshd.service", v1::CHAOS_SIGNAL_KILL, false, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  const std::string text = Audit();
+  EXPECT_NE(text.find("\"rpc\":\"InjectFault\",\"request\":\"run=chaos-1 unit=sshd.service"), std::string::npos)
+      << text;
+  EXPECT_TRUE(systemd_.journal().empty());
+}
+
+TEST_F(AgentServiceTest, InjectFaultWithoutASignalIsRefusedAsInvalid) {
+  v1::ChaosInjectFaultResponse resp;
+  EXPECT_EQ(InjectFault(stub_.get(), "sls-api.service", v1::CHAOS_SIGNAL_UNSPECIFIED, false, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(systemd_.journal().empty());
+}
+
+TEST_F(AgentServiceTest, InjectFaultKillsAnAllowedUnitThroughSystemdAndAuditsItFirst) {
+  v1::ChaosInjectFaultResponse resp;
+  ASSERT_TRUE(InjectFault(stub_.get(), "sls-api.service", v1::CHAOS_SIGNAL_TERM, false, &resp).ok());
+  EXPECT_EQ(systemd_.journal(), std::vector<std::string>{"kill all SIGTERM sls-api.service"});
+  EXPECT_EQ(resp.before().main_pid(), 42u);
+  EXPECT_GT(resp.sent_at_unix_us(), 0);
+  const std::string text = Audit();
+  EXPECT_NE(text.find("kill-term"), std::string::npos) << text;
+}
+
+TEST_F(AgentServiceTest, InjectFaultDryRunSaysWhatItWouldDoAndKillsNothing) {
+  v1::ChaosInjectFaultResponse resp;
+  ASSERT_TRUE(InjectFault(stub_.get(), "sls-api.service", v1::CHAOS_SIGNAL_KILL, true, &resp).ok());
+  EXPECT_NE(resp.message().find("would send SIGKILL to sls-api.service"), std::string::npos) << resp.message();
+  EXPECT_EQ(resp.sent_at_unix_us(), 0);
+  EXPECT_TRUE(systemd_.journal().empty());
+}
+
 }  // namespace
 }  // namespace failover::agent

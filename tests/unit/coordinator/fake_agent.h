@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "agent/audit_log.h"
+#include "agent/fault_injector.h"
 #include "agent/host_lease.h"
 #include "agent/step_runner.h"
 #include "fakes.h"
@@ -15,7 +16,17 @@ class FakeAgent : public AgentClient {
  public:
   FakeAgent(std::string host, std::vector<std::string>* order, std::mutex* order_mu)
       : host_(host), lease_(&clock_, ""), audit_(""), runner_(host, &systemd_, &probes_, &lease_, &audit_, &clock_),
-        order_(order), order_mu_(order_mu) {}
+        injector_(host, &systemd_, &lease_, &audit_, &clock_), order_(order), order_mu_(order_mu) {
+    systemd_.set_clock(&clock_);
+  }
+  FakeClock& clock() { return clock_; }
+  // Units InjectFault may kill (as the agent's allowlist).
+  UnitAllowlist allowlist = *UnitAllowlist::Create({"sls-*.service"});
+  absl::StatusOr<v1::ChaosInjectFaultResponse> InjectFault(const v1::ChaosInjectFaultRequest& req) override {
+    if (unreachable) return absl::UnavailableError("host " + host_ + ": agent unreachable");
+    if (absl::Status s = agent::ValidateInjectFaultRequest(req, allowlist); !s.ok()) return s;
+    return injector_.Inject(req, "test");
+  }
 
   FakeSystemd& systemd() { return systemd_; }
   FakeProbes& probes() { return probes_; }
@@ -95,6 +106,7 @@ class FakeAgent : public AgentClient {
   agent::HostLease lease_;
   agent::AuditLog audit_;
   agent::StepRunner runner_;
+  agent::FaultInjector injector_;
   std::vector<std::string>* order_;
   std::mutex* order_mu_;
 };

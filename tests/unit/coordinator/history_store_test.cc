@@ -189,10 +189,11 @@ TEST(HistoryStore, MigratesAVersionTwoFileToTheOutboxSchemaKeepingItsRuns) {
     HistoryStore v2(path);
     ASSERT_TRUE(v2.Insert(MakeRun("kept", 100, v1::RUN_SUCCEEDED, false, {{"sls-api", 7}})).ok());
   }
-  // Roll the file back to what a version-2 coordinator left: no outbox table, user_version 2.
+  // Roll the file back to what a version-2 coordinator left: no outbox table, no kind column.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE publish_outbox; PRAGMA user_version = 2;", nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE publish_outbox; ALTER TABLE runs DROP COLUMN kind; PRAGMA user_version = 2;",
+                         nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   HistoryStore store(path);
@@ -206,6 +207,28 @@ TEST(HistoryStore, MigratesAVersionTwoFileToTheOutboxSchemaKeepingItsRuns) {
   ASSERT_EQ(pubs->size(), 1u);
   EXPECT_EQ((*pubs)[0].destination, "wiki");
   EXPECT_EQ((*pubs)[0].state, v1::PUBLISH_PENDING);
+}
+
+TEST(HistoryStore, MigratesAVersionThreeFileToTheRunKindColumnKeepingItsRunsAsFailovers) {
+  const std::string path = FreshPath("v3.sqlite");
+  {
+    HistoryStore v3(path);
+    ASSERT_TRUE(v3.Insert(MakeRun("old", 100, v1::RUN_SUCCEEDED, false, {{"sls-api", 7}})).ok());
+  }
+  // Roll the file back to what a version-3 coordinator left: the outbox, no kind column.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE runs DROP COLUMN kind; PRAGMA user_version = 3;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  HistoryStore store(path);
+  v1::Report chaos = MakeRun("chaos", 200, v1::RUN_SUCCEEDED, false, {{"sls-bot", 5}});
+  chaos.set_kind(v1::RUN_KIND_CHAOS);
+  ASSERT_TRUE(store.Insert(chaos).ok());
+  auto runs = store.List({});
+  ASSERT_TRUE(runs.ok()) << runs.status();
+  ASSERT_EQ(runs->size(), 2u);
+  for (const auto& r : *runs) EXPECT_EQ(r.kind, r.run_id == "chaos" ? v1::RUN_KIND_CHAOS : v1::RUN_KIND_UNSPECIFIED);
 }
 
 TEST(HistoryStore, TheOutboxKeepsEachPublishAndListsOnlyDuePendingOnes) {
