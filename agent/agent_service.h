@@ -18,7 +18,8 @@ namespace failover::agent {
 
 // Every method on the callback API except Execute (sync: its handler thread writes the events).
 using AgentServiceBase = v1::Agent::WithCallbackMethod_GetState<
-    v1::Agent::WithCallbackMethod_Probe<v1::Agent::WithCallbackMethod_RenewLease<v1::Agent::Service>>>;
+    v1::Agent::WithCallbackMethod_Probe<v1::Agent::WithCallbackMethod_RenewLease<
+        v1::Agent::WithCallbackMethod_InjectFault<v1::Agent::Service>>>>;
 
 class AgentService final : public AgentServiceBase {
  public:
