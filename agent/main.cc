@@ -12,6 +12,7 @@
 #include "agent/restic_snapshots.h"
 #include "agent/metrics.h"
 #include "agent/metrics_prometheus.h"
+#include "common/metrics_exposer.h"
 #include "common/probe_runner.h"
 #include "failover/logging.h"
 #include "failover/tls.h"
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
   agent::PrometheusMetricsSink metrics;
   std::unique_ptr<prometheus::Exposer> exposer;
   if (!metrics_listen.empty()) {
-    auto e = agent::ServeAgentMetrics(metrics_listen, metrics.registry());
+    auto e = ServeMetrics(metrics_listen, "--metrics-listen", "127.0.0.1:9465", metrics.registry());
     if (!e.ok() && metrics_explicit) {
       log->error("{}", e.status().message());
       return 2;

@@ -1,11 +1,9 @@
 #include "agent/metrics_prometheus.h"
 
-#include <exception>
 
 #include "absl/strings/str_cat.h"
 #include "failover/tls_files.h"
 #include "prometheus/counter.h"
-#include "prometheus/exposer.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 
@@ -51,18 +49,6 @@ absl::Status CheckMetricsListen(const std::string& addr, bool allow_remote) {
   return absl::InvalidArgumentError(absl::StrCat(
       "--metrics-listen ", addr, " is not a loopback address: /metrics tells who runs what and when; keep it on "
       "127.0.0.1 or add --metrics-allow-remote to serve it on the network"));
-}
-
-absl::StatusOr<std::unique_ptr<prometheus::Exposer>> ServeAgentMetrics(const std::string& addr,
-                                                                       std::shared_ptr<prometheus::Registry> registry) {
-  try {
-    auto exposer = std::make_unique<prometheus::Exposer>(addr, /*num_threads=*/1);
-    exposer->RegisterCollectable(registry);
-    return exposer;
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("--metrics-listen ", addr, ": cannot serve /metrics there (",
-                                                   e.what(), "); give a free host:port, e.g. 127.0.0.1:9465"));
-  }
 }
 
 }  // namespace failover::agent

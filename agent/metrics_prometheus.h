@@ -38,7 +38,6 @@ class PrometheusMetricsSink : public MetricsSink {
 
 // --metrics-listen: "" = off; a non-loopback address is refused unless allow_remote.
 absl::Status CheckMetricsListen(const std::string& addr, bool allow_remote);
-absl::StatusOr<std::unique_ptr<prometheus::Exposer>> ServeAgentMetrics(const std::string& addr,
-                                                                       std::shared_ptr<prometheus::Registry> registry);
+// Served by failover::ServeMetrics (common/metrics_exposer.h), shared with the coordinator.
 
 }  // namespace failover::agent

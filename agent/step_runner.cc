@@ -113,6 +113,20 @@ v1::AgentEvent StepRunner::Event(v1::AgentEvent::Kind kind, const std::string& u
   return e;
 }
 
+v1::AgentEvent StepRunner::SkippedStop(const v1::ExecuteRequest& req, const v1::UnitState& st) {
+  v1::AgentEvent e = Event(v1::AgentEvent::JOB_SKIPPED, st.unit());
+  v1::OperationRecord op = NewRecord(req, JobKind::kStop, st.unit(), /*autonomous=*/false);
+  op.set_result(absl::StrCat("skipped-already-", st.active_state()));
+  op.set_job_result(v1::JOB_RESULT_ALREADY);
+  op.set_skip(v1::SKIP_REASON_ALREADY_STOPPED);
+  op.set_skip_reason(absl::StrCat("already ", st.active_state()));
+  op.set_detail(SkipLine(op));
+  e.set_message(absl::StrCat(op.detail(), " (", st.unit(), " is ", st.active_state(), "/", st.sub_state(),
+                             "; nothing was issued)"));
+  *e.mutable_operation() = std::move(op);
+  return e;
+}
+
 v1::OperationRecord StepRunner::NewRecord(const v1::ExecuteRequest& req, JobKind kind, const std::string& unit,
                                           bool autonomous) {
   v1::OperationRecord op;
@@ -227,20 +241,14 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
     const std::string& unit = req.units(static_cast<int>(i));
     const bool active = IsActiveState(initial[i].active_state());
     std::vector<JobKind> jobs;
-    if (req.operation() == v1::OPERATION_RESTART) {
-      if (active) jobs.push_back(JobKind::kStop);
+    if (req.operation() == v1::OPERATION_START) {
       jobs.push_back(JobKind::kStart);
-    } else if (req.operation() == v1::OPERATION_STOP && active) {
+    } else if (active) {
       jobs.push_back(JobKind::kStop);
-    } else if (req.operation() == v1::OPERATION_START) {
-      jobs.push_back(JobKind::kStart);
+    } else {
+      emit(SkippedStop(req, initial[i]));  // a stop of a unit that is not running: recorded, not issued
     }
-    if (jobs.empty()) {
-      v1::AgentEvent e = Event(v1::AgentEvent::INFO, unit);
-      e.set_message(absl::StrCat(unit, " is already ", initial[i].active_state(), "; nothing to do"));
-      emit(e);
-      continue;
-    }
+    if (req.operation() == v1::OPERATION_RESTART) jobs.push_back(JobKind::kStart);
     for (JobKind kind : jobs) {
       if (req.dry_run()) {
         v1::AgentEvent e = Event(v1::AgentEvent::WOULD_RUN, unit);
@@ -260,6 +268,7 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
       }
       v1::AgentEvent issued = Event(v1::AgentEvent::JOB_ISSUED, unit);
       issued.set_message(absl::StrCat(JobName(kind), " ", unit));
+      issued.mutable_operation()->set_operation(ToOperation(kind));  // the live view's "stopping"/"starting"
       emit(issued);
       // Hold before stopping: if we die between stop and start, the next agent restores it.
       const bool hold = kind == JobKind::kStop && !req.restore_stopped();

@@ -76,6 +76,8 @@ class StepRunner {
   v1::OperationRecord NewRecord(const v1::ExecuteRequest& req, JobKind kind, const std::string& unit,
                                 bool autonomous);
   v1::AgentEvent Event(v1::AgentEvent::Kind kind, const std::string& unit);
+  // The JOB_SKIPPED event of a stop the step does not issue: `st` (read before) is not running.
+  v1::AgentEvent SkippedStop(const v1::ExecuteRequest& req, const v1::UnitState& st);
   // States of the request's units now (a unit that cannot be read comes back "unknown").
   std::vector<v1::UnitState> ReadStates(const v1::ExecuteRequest& req);
   // Runs the gate probes, emitting each result; false (and `why`) at the first unhealthy one.

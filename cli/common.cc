@@ -1,5 +1,8 @@
 #include "cli/common.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -44,6 +47,9 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool with_execute) {
   cmd->add_option("-o,--output", f->output, "format on stdout: text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("--json", f->json, "same as -o json");
+  if (with_execute)
+    cmd->add_flag("--plain", f->plain,
+                  "one line per event even on a terminal (default there: one row per host and unit, updated in place)");
 }
 
 namespace {
@@ -174,6 +180,44 @@ void PrintJson(const google::protobuf::Message& msg) {
   o.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(msg, &json, o);
   std::cout << json;
+}
+
+LiveStyle LiveStyleFor(const RunFlags& f) {
+  return ChooseLiveStyle(f.Json(), f.plain, isatty(STDOUT_FILENO) && isatty(STDERR_FILENO), std::getenv("TERM"));
+}
+
+LivePrinter::LivePrinter(LiveStyle style, bool color) : view_(style, color), style_(style) {
+  if (style == LiveStyle::kTty) ticker_ = std::thread([this] { Tick(); });
+}
+
+LivePrinter::~LivePrinter() { Finish(); }
+
+void LivePrinter::Finish() {
+  stop_ = true;
+  if (ticker_.joinable()) ticker_.join();
+}
+
+int64_t LivePrinter::NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - origin_).count();
+}
+
+void LivePrinter::OnEvent(const v1::RunEvent& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!started_) {
+    origin_ = std::chrono::steady_clock::now() - std::chrono::microseconds(e.elapsed_us());
+    started_ = true;
+  }
+  const int64_t now = std::max(NowUs(), e.elapsed_us());
+  std::ostream& out = style_ == LiveStyle::kJson ? std::cout : std::cerr;
+  out << view_.OnEvent(e, now) << std::flush;
+}
+
+void LivePrinter::Tick() {
+  while (!stop_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (started_) std::cerr << view_.Tick(NowUs()) << std::flush;
+  }
 }
 
 std::string Ms(int64_t us) { return absl::StrFormat("%.1f ms", us / 1000.0); }

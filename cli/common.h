@@ -1,12 +1,17 @@
 // What every failoverctl subcommand shares: connection, the run request, exit codes.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "cli/live_view.h"
 #include "failover/tls.h"
 #include "failover/v1/coordinator.grpc.pb.h"
 
@@ -51,6 +56,7 @@ struct RunFlags {
   bool scheduled = false;  // a timer/CI run: notices go out with their lead time first
   bool json = false;           // --json, kept as an alias of -o json
   std::string output = "text";  // -o: text or json
+  bool plain = false;           // --plain: one line per event even on a terminal
   bool Json() const { return json || output == "json"; }
 };
 
@@ -76,6 +82,32 @@ int ReportRpcError(const std::string& what, const grpc::Status& s, const GlobalO
 std::string Ms(int64_t us);
 // Prints a message as JSON (proto field names) on stdout.
 void PrintJson(const google::protobuf::Message& msg);
+
+// Shows a run's event stream as it comes (cli/live_view.h decides the text): JSON lines on
+// stdout, rows in place or plain lines on stderr; on a terminal a ticker redraws every 250 ms so
+// the elapsed times move. For `run` and every other streaming subcommand.
+class LivePrinter {
+ public:
+  LivePrinter(LiveStyle style, bool color);
+  ~LivePrinter();
+  void OnEvent(const v1::RunEvent& e);
+  // The stream ended: stops the ticker (before anything else is written below the rows).
+  void Finish();
+
+ private:
+  int64_t NowUs();  // the run's clock: the CLI's steady clock lined up on the first event's elapsed_us
+  void Tick();
+
+  LiveView view_;
+  LiveStyle style_;
+  std::mutex mu_;
+  bool started_ = false;
+  std::chrono::steady_clock::time_point origin_;
+  std::atomic<bool> stop_{false};
+  std::thread ticker_;
+};
+// The style for this process: -o json, --plain, and whether stdout and stderr are terminals (TERM).
+LiveStyle LiveStyleFor(const RunFlags& f);
 
 int RunPlan(const GlobalOptions& g, const RunFlags& f);
 int RunRun(const GlobalOptions& g, const RunFlags& f);

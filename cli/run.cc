@@ -7,29 +7,10 @@
 #include <mutex>
 #include <thread>
 
-#include "absl/strings/str_format.h"
 #include "cli/common.h"
 
 namespace failover::cli {
 namespace {
-
-const char* Mark(v1::EventSeverity s) {
-  switch (s) {
-    case v1::SEVERITY_ERROR: return "✗";
-    case v1::SEVERITY_OK: return "✓";
-    case v1::SEVERITY_WARN: return "!";
-    default: return "·";
-  }
-}
-
-const char* Color(v1::EventSeverity s) {
-  switch (s) {
-    case v1::SEVERITY_ERROR: return "\033[31m";
-    case v1::SEVERITY_OK: return "\033[32m";
-    case v1::SEVERITY_WARN: return "\033[33m";
-    default: return "";
-  }
-}
 
 std::atomic<bool> interrupted{false};
 
@@ -85,11 +66,10 @@ class CtrlC {
   std::string run_id_;
 };
 
-// The outcome, the summary and the report files (only those written) on stdout.
+// The outcome, the summary and the report files (only those written) on stdout; with -o json the
+// last JSON line already carried the report.
 int PrintOutcome(const RunFlags& f, const v1::Report& report) {
-  if (f.Json()) {
-    PrintJson(report);
-  } else {
+  if (!f.Json()) {
     std::cout << "outcome: " << v1::RunOutcome_Name(report.outcome()).substr(4) << "\n";
     std::cout << "summary: " << report.summary() << "\n";
     if (!report.stopped_by().empty()) std::cout << "stopped by: " << report.stopped_by() << "\n";
@@ -120,7 +100,7 @@ int FollowRun(const GlobalOptions& g, const RunFlags& f, std::unique_ptr<v1::Coo
               std::unique_ptr<grpc::ClientReader<v1::RunEvent>> reader) {
   // Leaked on purpose with its stub: its watcher thread may still run when this returns.
   CtrlC* ctrl_c = f.execute ? new CtrlC(stub.release()) : nullptr;
-  const bool color = isatty(STDERR_FILENO);
+  LivePrinter live(LiveStyleFor(f), isatty(STDERR_FILENO));
   v1::RunEvent e;
   v1::Report report;
   bool have_report = false;
@@ -132,13 +112,10 @@ int FollowRun(const GlobalOptions& g, const RunFlags& f, std::unique_ptr<v1::Coo
       report = e.report();
       have_report = true;
     }
-    // Progress goes to stderr so stdout stays clean data (the report path / JSON).
-    const char* mark = Mark(e.level());
-    const char* on = color ? Color(e.level()) : "";
-    std::cerr << absl::StrFormat("%s[%8.3fs] %s %-10s %-24s %s%s\n", on, e.elapsed_us() / 1e6, mark,
-                                 e.host().empty() ? "-" : e.host(), e.unit().empty() ? "-" : e.unit(), e.message(),
-                                 color && *on ? "\033[0m" : "");
+    // Rows or lines on stderr so stdout stays clean data (the report path); -o json: JSON lines on stdout.
+    live.OnEvent(e);
   }
+  live.Finish();
   grpc::Status s = reader->Finish();
   if (!s.ok() && !run_id.empty() && !have_report) {
     std::cerr << "failoverctl: run " << run_id << ": the stream from the coordinator broke mid-run ("

@@ -312,21 +312,18 @@ void CoordinatorService::AnnounceAndWait(const Prepared& p, const std::string& r
   e.set_severity(SeverityWord(e.level()));
   GetLogger("coordinator")->info("[run={}] {}", run_id, e.message());
   push(std::move(e));
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(lead_ms);
-  while (std::chrono::steady_clock::now() < until && !StopRequested(run_id))
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Woken by StopLocked (abort, SIGTERM, the window's end) the moment a stop comes, not by polling.
+  std::unique_lock<std::mutex> lock(active_mu_);
+  stop_cv_.wait_for(lock, std::chrono::milliseconds(lead_ms), [&] {
+    auto it = active_.find(run_id);
+    return it == active_.end() || !it->second.stop_why.empty();
+  });
 }
 
 void CoordinatorService::StopRun(const std::string& run_id, const std::string& why, const std::string& who) {
   std::lock_guard<std::mutex> lock(active_mu_);
   auto it = active_.find(run_id);
   if (it != active_.end()) StopLocked(&it->second, why, who);
-}
-
-bool CoordinatorService::StopRequested(const std::string& run_id) {
-  std::lock_guard<std::mutex> lock(active_mu_);
-  auto it = active_.find(run_id);
-  return it != active_.end() && !it->second.stop_why.empty();
 }
 
 absl::Status CoordinatorService::Register(const std::string& run_id) {
@@ -361,6 +358,7 @@ void CoordinatorService::StopLocked(ActiveRun* run, const std::string& why, cons
   if (!run->stop_why.empty()) return;  // the first stop wins
   run->stop_why = why;
   run->stopped_by = who;
+  stop_cv_.notify_all();  // a run waiting out its notice lead time (AnnounceAndWait)
   if (run->executor != nullptr) run->executor->RequestStop(why);
 }
 

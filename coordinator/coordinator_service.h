@@ -125,7 +125,6 @@ class CoordinatorService final : public CoordinatorServiceBase {
   void AnnounceAndWait(const Prepared& p, const std::string& run_id, const std::function<void(v1::RunEvent)>& push);
   // Stops a run at its next safe point (first stop wins), as an abort does.
   void StopRun(const std::string& run_id, const std::string& why, const std::string& who);
-  bool StopRequested(const std::string& run_id);
   std::string NewRunId();
   // Records a finished run in the history; a failure is logged and added to the report's errors
   // (the run stands, its report files and journal entry are written regardless).
@@ -163,6 +162,7 @@ class CoordinatorService final : public CoordinatorServiceBase {
 
   std::mutex active_mu_;
   std::condition_variable idle_cv_;
+  std::condition_variable stop_cv_;  // a run's stop_why was set (StopLocked)
   std::map<std::string, ActiveRun> active_;  // run id -> run in progress
   std::string draining_;                      // why the coordinator stops ("" = serving)
 };

@@ -50,8 +50,14 @@ GatePlan PlanGates(const Config& config, const GateOptions& options) {
     plan.before.push_back(Place(g, GatePhase::kBefore));
     plan.after.push_back(Place(g, GatePhase::kAfter));
   }
-  if (options.execute)
+  if (options.execute || options.health_query)
     for (const auto& g : config.stop_conditions) plan.during.push_back(Place(g, GatePhase::kDuring));
+  if (options.health_query) {
+    for (size_t i = 0; i < plan.after.size(); ++i)
+      plan.health.push_back(plan.after[i].on_coordinator && plan.after[i].name == kHealthCheckGate ? plan.before[i]
+                                                                                                 : plan.after[i]);
+    plan.health.insert(plan.health.end(), plan.during.begin(), plan.during.end());
+  }
   plan.watch_interval = std::chrono::milliseconds(config.defaults.stop_condition_interval_ms);
   plan.require_healthy = options.require_healthy;
   plan.force = options.force;

@@ -30,6 +30,9 @@ struct GatePlan {
   std::vector<PlannedGate> before;
   std::vector<PlannedGate> during;  // empty for dry runs: nothing changes, nothing to stop
   std::vector<PlannedGate> after;
+  // Health query only: every gate in one sweep: guards and gates as after a run (up to their
+  // deadline), the global health check and the stop conditions one look each (they answer "now").
+  std::vector<PlannedGate> health;
   std::chrono::milliseconds watch_interval{500};
   bool require_healthy = false;  // the run's setting, for the report
   bool force = false;
@@ -42,6 +45,9 @@ struct GateOptions {
   bool execute = false;
   bool require_healthy = false;
   bool force = false;
+  // A health query (failoverctl health), not a run: fills GatePlan::health and plans the stop
+  // conditions too (nothing is executed).
+  bool health_query = false;
 };
 
 // Every configured check in report order: health_check (as kHealthCheckGate on the coordinator),

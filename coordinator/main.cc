@@ -12,6 +12,7 @@
 #include "coordinator/config_holder.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/history_store.h"
+#include "common/metrics_exposer.h"
 #include "coordinator/metrics.h"
 #include "coordinator/publish_curl_transport.h"
 #include "coordinator/run_store.h"
@@ -159,7 +160,7 @@ int main(int argc, char** argv) {
   coordinator::CoordinatorMetrics metrics;
   std::unique_ptr<prometheus::Exposer> exposer;
   if (!metrics_listen.empty()) {
-    auto e = coordinator::ServeMetrics(metrics_listen, "--metrics-listen", metrics.registry());
+    auto e = ServeMetrics(metrics_listen, "--metrics-listen", "127.0.0.1:9464", metrics.registry());
     if (!e.ok()) {
       log->error("{}", e.status().message());
       return 2;

@@ -1,12 +1,10 @@
 #include "coordinator/metrics.h"
 
-#include <exception>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "coordinator/run_executor.h"
 #include "prometheus/counter.h"
-#include "prometheus/exposer.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
@@ -65,17 +63,5 @@ void CoordinatorMetrics::ObserveRun(const v1::Report& r) {
 }
 
 std::string CoordinatorMetrics::Text() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
-
-absl::StatusOr<std::unique_ptr<prometheus::Exposer>> ServeMetrics(const std::string& addr, const std::string& flag,
-                                                                  std::shared_ptr<prometheus::Registry> registry) {
-  try {
-    auto exposer = std::make_unique<prometheus::Exposer>(addr, /*num_threads=*/1);
-    exposer->RegisterCollectable(registry);
-    return exposer;
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, " ", addr, ": cannot serve /metrics there (", e.what(),
-                                                   "); give a free host:port, e.g. 127.0.0.1:9464"));
-  }
-}
 
 }  // namespace failover::coordinator

@@ -38,9 +38,6 @@ class CoordinatorMetrics {
   std::unique_ptr<Families> f_;
 };
 
-// Serves `registry` on http://ADDR/metrics (prometheus-cpp's civetweb exposer); an error names the
-// address and the flag.
-absl::StatusOr<std::unique_ptr<prometheus::Exposer>> ServeMetrics(const std::string& addr, const std::string& flag,
-                                                                  std::shared_ptr<prometheus::Registry> registry);
+// Served by failover::ServeMetrics (common/metrics_exposer.h), shared with the agent.
 
 }  // namespace failover::coordinator

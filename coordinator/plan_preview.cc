@@ -87,14 +87,9 @@ v1::HealthResponse HealthSweep(const Config& config, const Plan& plan, const std
   }
   // Then every configured gate (guards and gates: as after a run, waiting up to their deadline;
   // the global health check and the stop conditions one look each: they answer for "now").
-  GateOptions with_watches;
-  with_watches.execute = true;  // plans the stop conditions too; nothing is executed here
-  const GatePlan gates = PlanGates(config, with_watches);
-  std::vector<PlannedGate> all;
-  for (size_t i = 0; i < gates.after.size(); ++i)
-    all.push_back(gates.after[i].name == kHealthCheckGate ? gates.before[i] : gates.after[i]);
-  all.insert(all.end(), gates.during.begin(), gates.during.end());
-  for (const auto& r : GateRunner(coordinator_probes, clients).RunAll(all, "health")) {
+  GateOptions query;
+  query.health_query = true;
+  for (const auto& r : GateRunner(coordinator_probes, clients).RunAll(PlanGates(config, query).health, "health")) {
     healthy = healthy && r.healthy();
     *resp.add_results() = r;
   }

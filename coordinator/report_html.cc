@@ -103,8 +103,8 @@ void Tables(std::string* out, const v1::Report& r) {
   Table(out, "Plan", {"Step", "Status", "Operation", "Service", "Hosts", "Gates", "Duration", "Reason"}, steps);
   Table(out, "Initial state", kStateHead, StateRows(r.initial_state()));
   for (const auto& o : r.operations())
-    ops.push_back({Time(o.started_at_unix_us()), o.host(), o.unit(), OperationName(o.operation()), o.result(),
-                   DurationText(o.duration_us()), o.step_id(),
+    ops.push_back({Time(o.started_at_unix_us()), o.host(), o.unit(), OperationName(o.operation()),
+                   IsSkipped(o) ? "skipped" : o.result(), IsSkipped(o) ? "-" : DurationText(o.duration_us()), o.step_id(),
                    absl::StrCat(o.autonomous() ? "[by the agent on its own] " : "", o.detail())});
   Table(out, "Operations executed", {"Started", "Host", "Unit", "Operation", "Result", "Duration", "Step", "Detail"}, ops);
   for (const auto& h : r.health())

@@ -57,6 +57,17 @@ TestCase StepCase(const v1::Report& r, const v1::StepRecord& s) {
   return c;
 }
 
+// One per operation a step recorded but did not issue ("stop skipped: already inactive").
+TestCase SkippedOperationCase(const v1::OperationRecord& o) {
+  TestCase c;
+  c.classname = absl::StrCat("failover.step.", o.step_id());
+  c.name = absl::StrCat(OperationName(o.operation()), " ", o.unit(), "@", o.host());
+  c.verdict = Verdict::kSkipped;
+  c.message = SkipLine(o);
+  c.text = o.detail();
+  return c;
+}
+
 TestCase ProbeCase(const v1::ProbeResult& h) {
   TestCase c;
   c.classname = h.step_id().empty() ? "failover.health" : "failover.gate." + h.step_id();
@@ -207,6 +218,8 @@ std::string XmlEscape(const std::string& text) {
 std::string RenderJunit(const v1::Report& r) {
   std::vector<TestCase> cases;
   for (const auto& s : r.steps()) cases.push_back(StepCase(r, s));
+  for (const auto& o : r.operations())
+    if (IsSkipped(o)) cases.push_back(SkippedOperationCase(o));
   for (const auto& h : r.health()) cases.push_back(ProbeCase(h));
   for (const auto& g : r.gates_before()) cases.push_back(GateCase(r, g));
   for (const auto& g : r.gates_after()) cases.push_back(GateCase(r, g));

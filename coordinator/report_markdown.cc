@@ -92,8 +92,8 @@ void Operations(std::string* out, const v1::Report& r) {
   if (r.operations().empty()) return absl::StrAppend(out, "_(none)_\n");
   Header(out, {"Started", "Host", "Unit", "Operation", "Result", "Duration", "Step", "Detail"});
   for (const auto& o : r.operations())
-    Row(out, {Time(o.started_at_unix_us()), o.host(), o.unit(), OperationName(o.operation()), o.result(),
-              DurationText(o.duration_us()), o.step_id(),
+    Row(out, {Time(o.started_at_unix_us()), o.host(), o.unit(), OperationName(o.operation()),
+              IsSkipped(o) ? "skipped" : o.result(), IsSkipped(o) ? "-" : DurationText(o.duration_us()), o.step_id(),
               absl::StrCat(o.autonomous() ? "[by the agent on its own] " : "", o.detail())});
 }
 

@@ -1,6 +1,7 @@
 #include "coordinator/report_metrics.h"
 
 #include "coordinator/wire_enums.h"
+#include "failover/unit_state.h"
 
 #include <algorithm>
 #include <map>
@@ -80,7 +81,7 @@ struct JobPoints {
 JobPoints ScanJobs(const v1::Report& r, const HostUnit& key) {
   JobPoints p;
   for (const auto& o : r.operations()) {
-    if (o.host() != key.first || o.unit() != key.second || o.autonomous()) continue;
+    if (o.host() != key.first || o.unit() != key.second || o.autonomous() || IsSkipped(o)) continue;
     p.steps.insert(o.step_id());
     if (p.first == 0 || o.started_at_unix_us() < p.first) p.first = o.started_at_unix_us();
     const bool done = JobDone(o);
@@ -197,7 +198,7 @@ std::vector<HostUnit> UnitsOf(const v1::Report& r) {
   };
   // Units the run issued jobs on, in the order the report lists their jobs.
   for (const auto& o : r.operations())
-    if (!o.autonomous()) add(o.host(), o.unit());
+    if (!o.autonomous() && !IsSkipped(o)) add(o.host(), o.unit());
   return keys;
 }
 
@@ -205,7 +206,7 @@ void RunTimes(const v1::Report& r, v1::RecoveryMetrics* m) {
   std::vector<Interval> jobs, all;
   std::map<std::string, Interval> gates;  // step id -> [last job end, last gate probe]
   for (const auto& o : r.operations()) {
-    if (r.dry_run() || o.started_at_unix_us() <= 0) continue;
+    if (r.dry_run() || o.started_at_unix_us() <= 0 || IsSkipped(o)) continue;
     jobs.emplace_back(o.started_at_unix_us(), JobEnd(o));
     auto& g = gates[o.step_id()];
     g.first = std::max(g.first, JobEnd(o));

@@ -91,6 +91,11 @@ std::string RenderText(const v1::Report& r) {
   absl::StrAppend(&out, "\n== Operations executed ==\n");
   if (r.operations().empty()) absl::StrAppend(&out, "  (none)\n");
   for (const auto& o : r.operations()) {
+    if (IsSkipped(o)) {  // recorded, never issued: no duration
+      absl::StrAppend(&out, absl::StrFormat("  %s  %-10s %-26s %-40s step %s\n", FormatUnixUs(o.started_at_unix_us()),
+                                            o.host(), o.unit(), SkipLine(o), o.step_id()));
+      continue;
+    }
     absl::StrAppend(&out, absl::StrFormat("  %s  %-10s %-26s %-6s %-16s %9.1f ms  step %s%s", FormatUnixUs(o.started_at_unix_us()),
                                           o.host(), o.unit(), OperationName(o.operation()), o.result(), o.duration_us() / 1e3,
                                           o.step_id(), o.autonomous() ? "  [by the agent on its own]" : ""));

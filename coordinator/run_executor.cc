@@ -71,7 +71,7 @@ RunExecutor::RunExecutor(const Config& config, const Plan& plan, std::map<std::s
       gates_(health, clients_), emit_(std::move(emit)), snapshot_(std::move(snapshot)) {}
 
 void RunExecutor::Emit(const std::string& host, const std::string& unit, const std::string& step,
-                       const std::string& msg, v1::EventSeverity severity) {
+                       const std::string& msg, v1::EventSeverity severity, const UnitTag& tag) {
   std::lock_guard<std::mutex> lock(emit_mu_);
   v1::RunEvent e;
   e.set_elapsed_us(MicrosSince(start_, clock_->Now()));
@@ -81,6 +81,10 @@ void RunExecutor::Emit(const std::string& host, const std::string& unit, const s
   e.set_message(Redact(msg));
   e.set_level(severity);
   e.set_severity(SeverityWord(severity));
+  e.set_unit_event(tag.kind);
+  e.set_operation(tag.operation);
+  e.set_probe(tag.probe);
+  e.set_skip_reason(tag.skip_reason);
   if (emit_) emit_(std::move(e));
 }
 
@@ -176,20 +180,29 @@ void RunExecutor::OnAgentEvent(const std::string& host, const std::string& step_
       *op = e.operation();
       op->set_job_result(JobResultOf(*op));
       const bool ok = JobSucceeded(op->job_result());
+      const bool would = e.kind() == v1::AgentEvent::WOULD_RUN;
       Emit(host, e.unit(), step_id,
-           e.kind() == v1::AgentEvent::WOULD_RUN
-               ? e.message()
-               : absl::StrCat(OperationName(op->operation()), " ", op->result(), " in ", Ms(op->duration_us()),
-                              op->detail().empty() ? "" : " (" + op->detail() + ")"),
-           ok ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
+           would ? e.message()
+                 : absl::StrCat(OperationName(op->operation()), " ", op->result(), " in ", Ms(op->duration_us()),
+                                op->detail().empty() ? "" : " (" + op->detail() + ")"),
+           ok ? v1::SEVERITY_OK : v1::SEVERITY_ERROR,
+           {would ? v1::UNIT_EVENT_WOULD_RUN : ok ? v1::UNIT_EVENT_JOB_DONE : v1::UNIT_EVENT_JOB_FAILED, op->operation()});
       break;
     }
+    case v1::AgentEvent::JOB_SKIPPED:  // recorded with why; not a failure
+      *report_.add_operations() = e.operation();
+      Emit(host, e.unit(), step_id, e.message(), v1::SEVERITY_INFO,
+           {v1::UNIT_EVENT_SKIPPED, e.operation().operation(), "", e.operation().skip_reason()});
+      break;
     case v1::AgentEvent::JOB_ISSUED:
-      Emit(host, e.unit(), step_id, e.message() + " issued", v1::SEVERITY_INFO);
+      Emit(host, e.unit(), step_id, e.message() + " issued", v1::SEVERITY_INFO,
+           {v1::UNIT_EVENT_JOB_ISSUED, e.operation().operation()});
       break;
     case v1::AgentEvent::PROBE_RESULT:
       *report_.add_health() = e.probe();
-      Emit(host, e.probe().target(), step_id, e.message(), e.probe().healthy() ? v1::SEVERITY_OK : v1::SEVERITY_ERROR);
+      Emit(host, e.probe().target(), step_id, e.message(), e.probe().healthy() ? v1::SEVERITY_OK : v1::SEVERITY_ERROR,
+           {e.probe().healthy() ? v1::UNIT_EVENT_GATE_PASSED : v1::UNIT_EVENT_GATE_FAILED, v1::OPERATION_UNSPECIFIED,
+            e.probe().name()});
       break;
     case v1::AgentEvent::INFO:
       Emit(host, e.unit(), step_id, e.message(), v1::SEVERITY_INFO);

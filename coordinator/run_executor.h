@@ -21,6 +21,13 @@
 
 namespace failover::coordinator {
 
+// What a unit event adds for live views (RunEvent.unit_event, operation, probe, skip_reason).
+struct UnitTag {
+  v1::UnitEventKind kind = v1::UNIT_EVENT_UNSPECIFIED;
+  v1::Operation operation = v1::OPERATION_UNSPECIFIED;
+  std::string probe, skip_reason;
+};
+
 class RunExecutor {
  public:
   using EmitFn = std::function<void(v1::RunEvent)>;
@@ -47,7 +54,7 @@ class RunExecutor {
   };
 
   void Emit(const std::string& host, const std::string& unit, const std::string& step, const std::string& msg,
-            v1::EventSeverity severity);
+            v1::EventSeverity severity, const UnitTag& tag = UnitTag());
   // Reads the units' states and (executed runs) reserves every host; on any refusal releases
   // those reserved and returns false.
   bool Preflight();

@@ -53,6 +53,8 @@ v1::JobResult JobResultOf(const v1::OperationRecord& op) {
   return op.job_result() != v1::JOB_RESULT_UNSPECIFIED ? op.job_result() : JobResultOf(op.result());
 }
 
-bool JobSucceeded(v1::JobResult r) { return r == v1::JOB_RESULT_DONE || r == v1::JOB_RESULT_WOULD_RUN; }
+bool JobSucceeded(v1::JobResult r) {
+  return r == v1::JOB_RESULT_DONE || r == v1::JOB_RESULT_WOULD_RUN || r == v1::JOB_RESULT_ALREADY;
+}
 
 }  // namespace failover::coordinator

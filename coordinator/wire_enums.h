@@ -22,7 +22,7 @@ std::string SeverityWord(v1::EventSeverity s);
 v1::JobResult JobResultOf(const std::string& result);
 // The record's job_result, or (when the agent left it unset) the one its `result` text names.
 v1::JobResult JobResultOf(const v1::OperationRecord& op);
-// True when the job did what the step asked (done, or would run in a dry run).
+// True when the job did what the step asked (done, would run in a dry run, or was not needed: skipped).
 bool JobSucceeded(v1::JobResult r);
 
 }  // namespace failover::coordinator

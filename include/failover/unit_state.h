@@ -22,4 +22,12 @@ inline bool IsActiveState(const std::string& active_state) {
   return active_state == "active" || active_state == "activating" || active_state == "reloading";
 }
 
+// True when the operation was recorded but not issued (OperationRecord.skip set).
+inline bool IsSkipped(const v1::OperationRecord& op) { return op.skip() != v1::SKIP_REASON_UNSPECIFIED; }
+
+// "stop skipped: already inactive": a skipped operation as the live output and every report show it.
+inline std::string SkipLine(const v1::OperationRecord& op) {
+  return std::string(OperationName(op.operation())) + " skipped: " + op.skip_reason();
+}
+
 }  // namespace failover

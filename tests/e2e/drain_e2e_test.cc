@@ -51,10 +51,10 @@ std::string FinalStateSection(const std::string& log) {
   return log.substr(from, to == std::string::npos ? std::string::npos : to - from);
 }
 
-// The run id in `failoverctl ... -o json` output.
+// The run id in `failoverctl ... -o json` output (a JSON document or JSON lines).
 std::string RunIdIn(const std::string& json) {
   std::smatch m;
-  return std::regex_search(json, m, std::regex("\"run_id\": \"([^\"]+)\"")) ? m[1].str() : "";
+  return std::regex_search(json, m, std::regex("\"run_id\": ?\"([^\"]+)\"")) ? m[1].str() : "";
 }
 
 void Measured(const std::string& scenario, int64_t ms) {
@@ -66,9 +66,7 @@ class DrainE2E : public ::testing::Test {
  protected:
   void SetUp() override { ResetTestBed(); }
   void TearDown() override {
-    // A failed test can leave a host held by its run until the lease ends; start from fresh agents.
-    for (const char* h : {"api", "cerebro", "panel"}) HostExec(h, {"systemctl", "restart", "failover-agent.service"});
-    ResetTestBed();
+    RestartAgentsAndResetTestBed();  // a host a run left held is free again
   }
 };
 

@@ -46,10 +46,7 @@ class FaultsE2E : public ::testing::Test {
   void TearDown() override {
     for (const char* h : {"api", "cerebro", "panel"})
       RunCmd({"bash", RepoDir() + "/tests/testbed/testbed.sh", "link", StateDir(), h, "up"});
-    // A fault can leave a host locked by its run until the lease ends (that is the product
-    // working); the next test starts from fresh agents instead of waiting for it.
-    for (const char* h : {"api", "cerebro", "panel"}) HostExec(h, {"systemctl", "restart", "failover-agent.service"});
-    ResetTestBed();
+    RestartAgentsAndResetTestBed();  // a fault can leave a host locked by its run until the lease ends
   }
 };
 

@@ -55,8 +55,7 @@ class GatesRunE2E : public ::testing::Test {
  protected:
   void SetUp() override { ResetTestBed(); }
   void TearDown() override {
-    for (const char* h : {"api", "cerebro", "panel"}) HostExec(h, {"systemctl", "restart", "failover-agent.service"});
-    ResetTestBed();
+    RestartAgentsAndResetTestBed();  // a host a run left held is free again
   }
 };
 
@@ -67,10 +66,11 @@ TEST_F(GatesRunE2E, RequireHealthyRefusesAnExecuteWhileAGateFails) {
   Coordinator coord("g-refuse");
   CmdResult run = coord.Ctl({"run", "--execute", "--require-healthy", "-c", cfg, "-o", "json"}, 120);
   EXPECT_EQ(run.rc, 1) << run.out << run.err;
-  EXPECT_TRUE(Has(run.out, "\"outcome\": \"RUN_REFUSED\"")) << run.out;
-  EXPECT_TRUE(Has(run.out, "refused before any change: --require-healthy:")) << run.out;
-  EXPECT_TRUE(Has(run.out, "api-ok on api: HTTP 503")) << run.out;
-  EXPECT_TRUE(Has(run.err, "pre-flight gate api-ok: FAILING")) << run.err;
+  const std::string report = ReportJsonOfRun(run.out);  // -o json: JSON lines, the last one with the report
+  EXPECT_TRUE(Has(report, "\"outcome\": \"RUN_REFUSED\"")) << run.out;
+  EXPECT_TRUE(Has(report, "refused before any change: --require-healthy:")) << run.out;
+  EXPECT_TRUE(Has(report, "api-ok on api: HTTP 503")) << run.out;
+  EXPECT_TRUE(Has(run.out, "pre-flight gate api-ok: FAILING")) << "the event's JSON line: " << run.out;
   EXPECT_EQ(EnterTimes(), before) << "no unit was stopped or started on any host";
   EXPECT_TRUE(AllActive());
   // Without --require-healthy the same dry run goes ahead and reports the state before.
@@ -86,9 +86,10 @@ TEST_F(GatesRunE2E, ForceGoesAheadAndTheReportRecordsIt) {
       coord.Ctl({"run", "--execute", "--require-healthy", "--force", "-c", cfg, "--services", "sls-api", "-o", "json"},
                 120);
   EXPECT_EQ(run.rc, 0) << run.out << run.err;
-  EXPECT_TRUE(Has(run.out, "\"outcome\": \"RUN_SUCCEEDED\"")) << run.out;
-  EXPECT_TRUE(Has(run.out, "\"forced\": true")) << run.out;
-  EXPECT_TRUE(std::regex_search(run.out, std::regex("\"forced_failing_gates\": \\[[^\\]]*\"api-ok\""))) << run.out;
+  const std::string report = ReportJsonOfRun(run.out);
+  EXPECT_TRUE(Has(report, "\"outcome\": \"RUN_SUCCEEDED\"")) << run.out;
+  EXPECT_TRUE(Has(report, "\"forced\": true")) << run.out;
+  EXPECT_TRUE(std::regex_search(report, std::regex("\"forced_failing_gates\": \\[[^\\]]*\"api-ok\""))) << run.out;
   const std::string log = ReadFileOrEmpty(coord.state_dir() + "/coordinator.log");
   EXPECT_TRUE(Has(log, "--force: starting although --require-healthy found")) << "audited in the coordinator's log";
   EXPECT_TRUE(Has(ReportLogs(coord.state_dir()), "forced:    yes (--force over failing pre-flight gates:"));
@@ -129,8 +130,8 @@ TEST_F(GatesRunE2E, AStopConditionThatTripsMidRunStopsBeforeTheNextServiceAndRes
   SetControl("cerebro", "sls-worker.health-status", "500");
   const int rc = WaitChild(ctl, 120);
   const int64_t to_exit = MsSince(flipped);
-  const std::string json = ReadFileOrEmpty(out);
-  EXPECT_EQ(rc, 1) << json;
+  const std::string json = ReportJsonOfRun(ReadFileOrEmpty(out));
+  EXPECT_EQ(rc, 1) << ReadFileOrEmpty(out);
   EXPECT_TRUE(Has(json, "\"outcome\": \"RUN_ABORTED\"")) << json;
   EXPECT_TRUE(Has(json, "ABORTED: stop condition worker-ok on cerebro tripped: HTTP 500")) << json;
   EXPECT_EQ(Prop("api", "sls-api.service", "ActiveEnterTimestamp"), api_on_api) << "sls-api on api never stopped";

@@ -16,6 +16,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "failover/v1/coordinator.pb.h"
+#include "google/protobuf/util/json_util.h"
+
 namespace failover::e2e {
 namespace {
 
@@ -151,6 +154,26 @@ void ResetTestBed() {
   }
   // Agents answer again (one may have been restarted).
   RunCmd({"bash", RepoDir() + "/tests/testbed/wait-agents.sh", StateDir(), "api:11", "cerebro:12", "panel:13"}, {}, 60);
+}
+
+void RestartAgentsAndResetTestBed() {
+  for (const char* h : kHosts) HostExec(h, {"systemctl", "restart", "failover-agent.service"});
+  ResetTestBed();
+}
+
+std::string ReportJsonOfRun(const std::string& json_lines) {
+  std::istringstream in(json_lines);
+  std::string json;
+  for (std::string line; std::getline(in, line);) {
+    v1::RunEvent e;
+    if (!google::protobuf::util::JsonStringToMessage(line, &e).ok() || !e.has_report()) continue;
+    google::protobuf::util::JsonPrintOptions o;
+    o.add_whitespace = true;
+    o.preserve_proto_field_names = true;
+    json.clear();
+    (void)google::protobuf::util::MessageToJsonString(e.report(), &json, o);
+  }
+  return json;
 }
 
 Coordinator::Coordinator(const std::string& name, const std::vector<std::string>& extra_args, bool keep_state,

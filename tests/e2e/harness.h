@@ -39,6 +39,12 @@ std::string RequestConfigText();
 
 // Puts every SLS unit back to running with no fault switches set (between tests).
 void ResetTestBed();
+// A test's TearDown after runs that may leave a host held by their run until the lease ends:
+// fresh agents on every host (nothing held), then ResetTestBed().
+void RestartAgentsAndResetTestBed();
+// The report of `failoverctl run -o json` (JSON lines, the last one carries it), printed as
+// `failoverctl report -o json` prints it; "" when no line has a report.
+std::string ReportJsonOfRun(const std::string& json_lines);
 // Writes / removes a fake-service control file (e.g. "sls-api.fail-start") on a host.
 void SetControl(const std::string& host, const std::string& file, const std::string& content = "1");
 void ClearControls();

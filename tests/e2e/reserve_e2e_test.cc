@@ -53,9 +53,7 @@ class ReserveE2E : public ::testing::Test {
  protected:
   void SetUp() override { ResetTestBed(); }
   void TearDown() override {
-    // A test can leave a host reserved by its run until the lease ends; start from fresh agents.
-    for (const char* h : {"api", "cerebro", "panel"}) HostExec(h, {"systemctl", "restart", "failover-agent.service"});
-    ResetTestBed();
+    RestartAgentsAndResetTestBed();  // a host a run left held is free again
   }
 };
 

@@ -9,18 +9,7 @@ PKG_TEST=install
 # shellcheck source=tests/package/pkg_host.sh
 source "$(dirname "$0")/pkg_host.sh"
 
-cat >"$state/sls.yaml" <<YAML
-defaults: {job_timeout_ms: 10000, lease_ms: 30000, call_timeout_ms: 3000}
-hosts:
-  $host: {agent: "$ip:7700", units: [sls-bot.service]}
-services:
-  - name: sls-bot
-    probes:
-      - {name: bot-health, http: {url: "http://127.0.0.1:8081/health"}, timeout_ms: 1000, deadline_ms: 10000}
-order: [sls-bot]
-tls: {ca: $state/tls/ca.pem, cert: $state/tls/coordinator.pem, key: $state/tls/coordinator.key}
-reports_dir: $state/reports
-YAML
+{ sls_yaml "$state/tls" 10000; echo "reports_dir: $state/reports"; } >"$state/sls.yaml"
 "$build/bin/failover-coordinator" --config "$state/sls.yaml" --listen "unix:$state/c.sock" \
   --state-dir "$state/journal" >"$state/coordinator.log" 2>&1 &
 coord_pid=$!

@@ -19,6 +19,22 @@ cleanup() {
 trap cleanup EXIT
 in_host() { FO_NS_PREFIX=fp- bash "$tb" exec "$state" "$host" "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# The failover config of the package tests: sls-bot on the test host with its health probe.
+# $1: the dir of the coordinator's ca.pem/coordinator.pem/coordinator.key; $2: the probe's deadline_ms.
+sls_yaml() {
+  local tls=$1 deadline_ms=$2
+  cat <<YAML
+defaults: {job_timeout_ms: 10000, lease_ms: 30000, call_timeout_ms: 3000}
+hosts:
+  $host: {agent: "$ip:7700", units: [sls-bot.service]}
+services:
+  - name: sls-bot
+    probes:
+      - {name: bot-health, http: {url: "http://127.0.0.1:8081/health"}, timeout_ms: 1000, deadline_ms: $deadline_ms}
+order: [sls-bot]
+tls: {ca: $tls/ca.pem, cert: $tls/coordinator.pem, key: $tls/coordinator.key}
+YAML
+}
 
 FO_NS_PREFIX=fp- bash "$tb" down "$state" >/dev/null 2>&1 || true
 rm -rf "$state"; mkdir -p "$state/hosts/$host/units" "$state/control" "$state/tls"

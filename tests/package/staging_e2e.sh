@@ -18,17 +18,7 @@ for f in ca.pem coordinator.pem coordinator.key; do
 done
 in_host chgrp failover /etc/failover/tls
 in_host chmod 0750 /etc/failover/tls
-in_host sh -c "cat > /etc/failover/sls.yaml" <<YAML
-defaults: {job_timeout_ms: 10000, lease_ms: 30000, call_timeout_ms: 3000}
-hosts:
-  $host: {agent: "$ip:7700", units: [sls-bot.service]}
-services:
-  - name: sls-bot
-    probes:
-      - {name: bot-health, http: {url: "http://127.0.0.1:8081/health"}, timeout_ms: 1000, deadline_ms: 5000}
-order: [sls-bot]
-tls: {ca: /etc/failover/tls/ca.pem, cert: /etc/failover/tls/coordinator.pem, key: /etc/failover/tls/coordinator.key}
-YAML
+sls_yaml /etc/failover/tls 5000 | in_host sh -c "cat > /etc/failover/sls.yaml"
 for u in failover-coordinator.service failover-staging.service failover-staging.timer; do
   in_host ln -s "/lib/systemd/system/$u" "/run/systemd/system/$u"
 done

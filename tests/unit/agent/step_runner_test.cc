@@ -1,6 +1,7 @@
 #include "agent/step_runner.h"
 
 #include "agent/agent_config.h"
+#include "failover/unit_state.h"
 
 #include "fakes.h"
 #include "gtest/gtest.h"
@@ -74,6 +75,51 @@ TEST_F(StepRunnerTest, StopOfAnInactiveUnitDoesNothing) {
   auto events = Run(Request(v1::OPERATION_STOP, "sls-bot.service"));
   EXPECT_TRUE(systemd_.journal().empty());
   EXPECT_TRUE(events.back().ok());
+}
+
+// The one JOB_SKIPPED event of `events` (fails the test when there is not exactly one).
+v1::OperationRecord OnlySkip(const std::vector<v1::AgentEvent>& events) {
+  v1::OperationRecord op;
+  int skipped = 0;
+  for (const auto& e : events)
+    if (e.kind() == v1::AgentEvent::JOB_SKIPPED) {
+      ++skipped;
+      op = e.operation();
+    }
+  EXPECT_EQ(skipped, 1);
+  return op;
+}
+
+TEST_F(StepRunnerTest, ADryRunRestartOfAStoppedUnitRecordsTheStopAsSkippedWithWhyAndWouldStartIt) {
+  auto events = Run(Request(v1::OPERATION_RESTART, "sls-bot.service", /*dry_run=*/true));
+  EXPECT_TRUE(systemd_.journal().empty());
+  const v1::OperationRecord op = OnlySkip(events);
+  EXPECT_EQ(op.operation(), v1::OPERATION_STOP);
+  EXPECT_EQ(op.skip(), v1::SKIP_REASON_ALREADY_STOPPED);
+  EXPECT_EQ(op.job_result(), v1::JOB_RESULT_ALREADY);
+  EXPECT_EQ(op.skip_reason(), "already inactive");
+  EXPECT_EQ(SkipLine(op), "stop skipped: already inactive");
+  EXPECT_EQ(op.host(), "api");
+  EXPECT_EQ(op.step_id(), "01-restart");
+  int would_start = 0;
+  for (const auto& e : events)
+    would_start += e.kind() == v1::AgentEvent::WOULD_RUN && e.operation().operation() == v1::OPERATION_START;
+  EXPECT_EQ(would_start, 1);
+  EXPECT_TRUE(events.back().ok());
+}
+
+TEST_F(StepRunnerTest, AnExecutedStopOfAFailedUnitIsRecordedAsSkippedAndIssuesNoJob) {
+  systemd_.AddUnit("sls-cerebro.service", "failed");
+  auto events = Run(Request(v1::OPERATION_STOP, "sls-cerebro.service"));
+  EXPECT_TRUE(systemd_.journal().empty());
+  EXPECT_EQ(OnlySkip(events).skip_reason(), "already failed");
+  EXPECT_TRUE(events.back().ok());
+}
+
+TEST_F(StepRunnerTest, AStopOfARunningUnitIsNotSkipped) {
+  auto events = Run(Request(v1::OPERATION_STOP, "sls-api.service"));
+  for (const auto& e : events) EXPECT_NE(e.kind(), v1::AgentEvent::JOB_SKIPPED);
+  EXPECT_EQ(systemd_.journal(), (std::vector<std::string>{"stop sls-api.service"}));
 }
 
 TEST_F(StepRunnerTest, FailedStartFailsTheStepWithTheUnitsExitStatus) {

@@ -57,6 +57,21 @@ TEST(GatePlan, BeforeAndDuringALookIsOneTimeoutAfterItMayWaitItsDeadline) {
   EXPECT_EQ(p.watch_interval.count(), 250);
 }
 
+TEST(GatePlan, AHealthQuerySweepsTheHealthCheckOnceGuardsAndGatesToTheirDeadlineAndTheStopConditions) {
+  GateOptions query;
+  query.health_query = true;
+  const GatePlan p = PlanGates(GateConfigFixture(), query);
+  ASSERT_EQ(p.health.size(), 4u);
+  EXPECT_EQ(p.health[0].name, kHealthCheckGate);
+  EXPECT_EQ(p.health[0].probe.deadline_ms(), p.health[0].probe.timeout_ms()) << "one look: it answers for now";
+  EXPECT_EQ(p.health[1].name, "monitor-guard");
+  EXPECT_EQ(p.health[1].probe.deadline_ms(), 5000u) << "as after a run";
+  EXPECT_EQ(p.health[2].name, "api-port");
+  EXPECT_EQ(p.health[3].name, "worker-ok");
+  EXPECT_EQ(p.health[3].phase, GatePhase::kDuring);
+  EXPECT_TRUE(PlanGates(GateConfigFixture(), {true, false, false}).health.empty()) << "a run plans no health sweep";
+}
+
 TEST(GatePlan, ADryRunWatchesNoStopConditions) {
   EXPECT_TRUE(PlanGates(GateConfigFixture(), {false, true, false}).during.empty());
   EXPECT_FALSE(PlanGates(GateConfigFixture(), {false, true, false}).refuse_on_failure);

@@ -15,6 +15,14 @@
 namespace failover::coordinator {
 namespace {
 
+TEST(ReportHtml, ASkippedOperationIsARowSayingSkippedAndWhy) {
+  v1::Report r = testing::SampleReport();
+  testing::AddSkippedStop(&r, "01-restart-sls-bot", "panel", "sls-bot.service", testing::kT0);
+  const std::string html = RenderHtml(r);
+  EXPECT_NE(html.find("<td>skipped</td>"), std::string::npos);
+  EXPECT_NE(html.find("stop skipped: already inactive"), std::string::npos);
+}
+
 TEST(ReportHtml, MatchesTheGoldenFileForTheSampleRun) {
   testing::ExpectMatchesGolden("sample-report.html", RenderHtml(testing::SampleReport()));
 }

@@ -1,10 +1,29 @@
 #include "coordinator/report_junit.h"
 
+#include "absl/strings/str_cat.h"
 #include "coordinator/report_sample.h"
 #include "gtest/gtest.h"
 
 namespace failover::coordinator {
 namespace {
+
+TEST(ReportJunit, ASkippedOperationIsASkippedTestcaseSayingWhy) {
+  v1::Report r = testing::SampleReport();
+  testing::AddSkippedStop(&r, "01-restart-sls-bot", "panel", "sls-bot.service", testing::kT0);
+  const std::string xml = RenderJunit(r);
+  EXPECT_NE(xml.find("name=\"stop sls-bot.service@panel\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<skipped message=\"stop skipped: already inactive\"/>"), std::string::npos) << xml;
+  auto count = [](const std::string& text) {
+    int n = 0;
+    for (size_t at = text.find("<skipped "); at != std::string::npos; at = text.find("<skipped ", at + 1)) ++n;
+    return n;
+  };
+  const int skipped = count(xml);
+  EXPECT_EQ(skipped, count(RenderJunit(testing::SampleReport())) + 1);
+  EXPECT_NE(xml.find(absl::StrCat("skipped=\"", skipped, "\"")), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("failures=\"1\""), RenderJunit(testing::SampleReport()).find("failures=\"1\""))
+      << "a skipped operation fails nothing";
+}
 
 // Well-formedness by libxml2's xmllint (Debian libxml2-utils, in deploy/install-deps.sh).
 void ExpectWellFormedXml(const std::string& xml, const std::string& name) {

@@ -8,6 +8,15 @@
 namespace failover::coordinator {
 namespace {
 
+TEST(ReportMarkdown, ASkippedOperationIsARowSayingSkippedAndWhy) {
+  v1::Report r = testing::SampleReport();
+  testing::AddSkippedStop(&r, "01-restart-sls-bot", "panel", "sls-bot.service", testing::kT0);
+  const std::string md = RenderMarkdown(r);
+  EXPECT_NE(md.find("| panel | sls-bot.service | stop | skipped | - | 01-restart-sls-bot | stop skipped: already inactive |"),
+            std::string::npos)
+      << md;
+}
+
 TEST(ReportMarkdown, MatchesTheGoldenFileForTheSampleRun) {
   testing::ExpectMatchesGolden("sample-report.md", RenderMarkdown(testing::SampleReport()));
 }

@@ -46,6 +46,16 @@ inline void AddOp(v1::Report* r, const std::string& step, const std::string& hos
   o->set_run_id(r->run_id());
 }
 
+// A stop the agent recorded but did not issue: the unit was not running.
+inline void AddSkippedStop(v1::Report* r, const std::string& step, const std::string& host, const std::string& unit,
+                           int64_t at) {
+  AddOp(r, step, host, unit, v1::OPERATION_STOP, at, 0, "skipped-already-inactive", "stop skipped: already inactive");
+  v1::OperationRecord* o = r->mutable_operations(r->operations_size() - 1);
+  o->set_job_result(v1::JOB_RESULT_ALREADY);
+  o->set_skip(v1::SKIP_REASON_ALREADY_STOPPED);
+  o->set_skip_reason("already inactive");
+}
+
 inline void AddProbe(v1::Report* r, const std::string& step, const std::string& host, const std::string& name,
                      const std::string& target, bool healthy, int64_t finished, const std::string& detail) {
   v1::ProbeResult* p = r->add_health();

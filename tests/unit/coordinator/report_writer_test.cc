@@ -50,6 +50,29 @@ v1::Report Sample() {
   return r;
 }
 
+TEST(ReportWriter, TextAndJsonListASkippedOperationWithWhy) {
+  v1::Report r = Sample();
+  auto* op = r.add_operations();
+  op->set_host("panel");
+  op->set_unit("sls-bot.service");
+  op->set_operation(v1::OPERATION_STOP);
+  op->set_result("skipped-already-inactive");
+  op->set_skip(v1::SKIP_REASON_ALREADY_STOPPED);
+  op->set_skip_reason("already inactive");
+  op->set_step_id("01-restart-sls-bot");
+  const std::string text = RenderText(r);
+  const size_t at = text.find("stop skipped: already inactive");
+  ASSERT_NE(at, std::string::npos) << text;
+  EXPECT_LT(text.rfind("panel", at), at);
+  EXPECT_EQ(text.find("skipped-already-inactive"), std::string::npos) << "no duration line for a job never issued";
+  std::string json;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(r, &json, o).ok());
+  EXPECT_NE(json.find("\"skip\":\"SKIP_REASON_ALREADY_STOPPED\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"skip_reason\":\"already inactive\""), std::string::npos) << json;
+}
+
 TEST(ReportWriter, TextHasTheSeedSectionsInOrder) {
   const std::string t = RenderText(Sample());
   size_t a = t.find("== Initial state =="), b = t.find("== Operations executed =="), c = t.find("== Health results =="),

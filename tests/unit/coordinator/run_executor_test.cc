@@ -83,6 +83,35 @@ TEST_F(RunExecutorTest, DryRunChangesNothing) {
   for (const auto& op : r.operations()) EXPECT_EQ(op.result(), "would-run");
 }
 
+TEST_F(RunExecutorTest, ADryRunListsTheStopOfAStoppedUnitAsSkippedAndStillSucceeds) {
+  agents_["api"]->systemd().AddUnit("sls-bot.service", "inactive");
+  v1::Report r = Run(RunOptions{});
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_TRUE(order_.empty());
+  int skipped = 0;
+  for (const auto& op : r.operations()) {
+    if (op.skip() == v1::SKIP_REASON_UNSPECIFIED) continue;
+    ++skipped;
+    EXPECT_EQ(op.host(), "api");
+    EXPECT_EQ(op.unit(), "sls-bot.service");
+    EXPECT_EQ(op.detail(), "stop skipped: already inactive");
+  }
+  EXPECT_EQ(skipped, 1);
+  bool said = false;
+  for (const auto& e : events_) said |= e.host() == "api" && e.message().find("stop skipped: already inactive") == 0;
+  EXPECT_TRUE(said) << "the live output says it too";
+}
+
+TEST_F(RunExecutorTest, AnExecutedRunRecordsTheSkippedStopAndStartsTheStoppedUnit) {
+  agents_["api"]->systemd().AddUnit("sls-bot.service", "inactive");
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_EQ(order_.front(), "api:start sls-bot.service");
+  int skipped = 0;
+  for (const auto& op : r.operations()) skipped += op.skip() == v1::SKIP_REASON_ALREADY_STOPPED;
+  EXPECT_EQ(skipped, 1);
+}
+
 TEST_F(RunExecutorTest, FailedGateAbortsBeforeTheNextServiceAndListsStepsNotRun) {
   agents_["cerebro"]->probes().Set("sls-cerebro-health", false);
   v1::Report r = Run(Execute());

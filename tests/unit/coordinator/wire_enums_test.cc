@@ -5,11 +5,11 @@
 namespace failover::coordinator {
 namespace {
 
-TEST(WireEnums, OnlyADoneOrWouldRunJobCountsAsSucceeded) {
+TEST(WireEnums, OnlyADoneWouldRunOrSkippedAsNotNeededJobCountsAsSucceeded) {
   EXPECT_TRUE(JobSucceeded(JobResultOf("done")));
   EXPECT_TRUE(JobSucceeded(JobResultOf("would-run")));
-  for (const char* r : {"failed", "timeout", "canceled", "dependency", "skipped", "start-limit-hit", "error",
-                        "skipped-already-active", ""})
+  EXPECT_TRUE(JobSucceeded(JobResultOf("skipped-already-inactive")));  // the agent's skipped stop
+  for (const char* r : {"failed", "timeout", "canceled", "dependency", "skipped", "start-limit-hit", "error", ""})
     EXPECT_FALSE(JobSucceeded(JobResultOf(r))) << r;
   EXPECT_EQ(JobResultOf("start-limit-hit"), v1::JOB_RESULT_START_LIMIT_HIT);
   EXPECT_EQ(JobResultOf("skipped-already-inactive"), v1::JOB_RESULT_ALREADY);
