@@ -14,11 +14,12 @@
 namespace failover::e2e {
 namespace {
 
+// `-o json` prints one RunEvent per line; the last one carries the report.
 v1::Report ReportOf(const CmdResult& r) {
   v1::Report report;
   google::protobuf::util::JsonParseOptions o;
   o.ignore_unknown_fields = true;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &report, o).ok()) << r.out << r.err;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(ReportJsonOfRun(r.out), &report, o).ok()) << r.out << r.err;
   return report;
 }
 
