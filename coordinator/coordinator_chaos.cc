@@ -29,21 +29,36 @@ absl::Status CheckDeadline(uint32_t ms) {
   return absl::OkStatus();
 }
 
+// The run request an inject or chaos request stands for (config, execute, API base and token).
+template <typename FaultRequest>
+v1::RunRequest RunRequestOf(const FaultRequest& req) {
+  v1::RunRequest rr;
+  rr.set_config_yaml(req.config_yaml());
+  rr.set_config_path(req.config_path());
+  rr.set_execute(req.execute());
+  rr.set_api_base(req.api_base());
+  rr.set_api_token(req.api_token());
+  return rr;
+}
+
+// The fields inject and chaos share, checked: the signal (returned) and the recovery deadline.
+template <typename FaultRequest>
+absl::StatusOr<KillSignal> CheckFaultRequest(const FaultRequest& req) {
+  auto signal = KillSignalFromWire(req.signal(), "signal");
+  if (!signal.ok()) return signal.status();
+  if (absl::Status s = CheckDeadline(req.recover_deadline_ms()); !s.ok()) return s;
+  return *signal;
+}
+
 }  // namespace
 
 grpc::ServerWriteReactor<v1::RunEvent>* CoordinatorService::Inject(grpc::CallbackServerContext* ctx,
                                                                    const v1::ChaosInjectRequest* req) {
   using Stream = EventStream<v1::RunEvent>;
   if (absl::Status s = Authorize(*ctx); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
-  v1::RunRequest rr;
-  rr.set_config_yaml(req->config_yaml());
-  rr.set_config_path(req->config_path());
-  rr.set_execute(req->execute());
-  rr.set_api_base(req->api_base());
-  rr.set_api_token(req->api_token());
-  auto signal = KillSignalFromWire(req->signal(), "signal");
+  const v1::RunRequest rr = RunRequestOf(*req);
+  auto signal = CheckFaultRequest(*req);
   if (!signal.ok()) return Stream::Fail(ToGrpcStatus(signal.status()));
-  if (absl::Status s = CheckDeadline(req->recover_deadline_ms()); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
   auto prepared = Prepare(rr);
   if (!prepared.ok()) return Stream::Fail(ToGrpcStatus(prepared.status()));
   std::shared_ptr<Prepared> p(std::move(*prepared));
@@ -65,15 +80,9 @@ grpc::ServerWriteReactor<v1::RunEvent>* CoordinatorService::Chaos(grpc::Callback
                                                                   const v1::ChaosRunRequest* req) {
   using Stream = EventStream<v1::RunEvent>;
   if (absl::Status s = Authorize(*ctx); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
-  v1::RunRequest rr;
-  rr.set_config_yaml(req->config_yaml());
-  rr.set_config_path(req->config_path());
-  rr.set_execute(req->execute());
-  rr.set_api_base(req->api_base());
-  rr.set_api_token(req->api_token());
-  auto signal = KillSignalFromWire(req->signal(), "signal");
+  const v1::RunRequest rr = RunRequestOf(*req);
+  auto signal = CheckFaultRequest(*req);
   if (!signal.ok()) return Stream::Fail(ToGrpcStatus(signal.status()));
-  if (absl::Status s = CheckDeadline(req->recover_deadline_ms()); !s.ok()) return Stream::Fail(ToGrpcStatus(s));
   if (req->rounds() > kMaxChaosRounds)
     return Stream::Fail(ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat("--rounds ", req->rounds(), ": at most ", kMaxChaosRounds))));
   auto prepared = Prepare(rr);
