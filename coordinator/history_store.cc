@@ -429,6 +429,15 @@ absl::StatusOr<std::vector<OutboxEntry>> HistoryStore::DuePublishes(int64_t now_
   return out;
 }
 
+absl::StatusOr<int64_t> HistoryStore::NextPublishDueUs() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureOpen(); !s.ok()) return s;
+  Stmt q(db_, "SELECT MIN(next_attempt_us) FROM publish_outbox WHERE state = ?");
+  q.Bind(1, static_cast<int64_t>(v1::PUBLISH_PENDING));
+  if (int rc = q.Step(); rc != SQLITE_ROW) return Error("cannot read the publish outbox", rc);
+  return q.Int(0);  // NULL (nothing pending) reads as 0
+}
+
 absl::StatusOr<std::vector<OutboxEntry>> HistoryStore::Publications(const std::string& run_id) {
   std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status s = EnsureOpen(); !s.ok()) return s;

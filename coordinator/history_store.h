@@ -87,6 +87,8 @@ class HistoryStore {
   absl::StatusOr<OutboxEntry> GetPublish(int64_t id);
   // Pending entries due at `now_us` (oldest first, at most `limit`).
   absl::StatusOr<std::vector<OutboxEntry>> DuePublishes(int64_t now_us, uint32_t limit = 32);
+  // When the earliest pending entry is due (unix us), or 0 when nothing is pending.
+  absl::StatusOr<int64_t> NextPublishDueUs();
   // Every publish of `run_id`, oldest first.
   absl::StatusOr<std::vector<OutboxEntry>> Publications(const std::string& run_id);
 

@@ -1,5 +1,7 @@
 #include "coordinator/publish_worker.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "coordinator/report_html.h"
@@ -37,8 +39,11 @@ void Publisher::Worker() {
     wake_ = false;
     lock.unlock();
     RunDue();
+    const std::chrono::milliseconds idle = UntilNextDue();
     lock.lock();
-    cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return wake_ || stopping_; });
+    // Sleeps until the next pending publish is due or Enqueue wakes it: an idle coordinator does
+    // not read the outbox (it used to, 5 times a second).
+    cv_.wait_for(lock, idle, [this] { return wake_ || stopping_; });
   }
 }
 
@@ -63,6 +68,16 @@ absl::StatusOr<OutboxEntry> Publisher::WaitFirstAttempt(int64_t id, std::chrono:
     if (std::chrono::steady_clock::now() >= until) return e;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+std::chrono::milliseconds Publisher::UntilNextDue() {
+  // Bounded, so a clock step or an entry another process added is seen within a minute.
+  constexpr std::chrono::milliseconds kMaxIdle{60'000};
+  auto next = history_->NextPublishDueUs();
+  if (!next.ok()) return std::chrono::milliseconds(1000);  // RunDue has logged why; look again soon
+  if (*next == 0) return kMaxIdle;
+  const int64_t ms = (*next - clock_->NowUnixUs() + 999) / 1000;
+  return std::chrono::milliseconds(std::clamp<int64_t>(ms, 0, kMaxIdle.count()));
 }
 
 void Publisher::RunDue() {

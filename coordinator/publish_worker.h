@@ -58,6 +58,10 @@ class Publisher {
   absl::StatusOr<OutboxEntry> Request(const std::string& run_id, const std::string& destination, const std::string& who,
                                       std::chrono::milliseconds wait);
 
+  // How long the worker sleeps after a pass: until the earliest pending publish is due (at most
+  // a minute; nothing pending = the minute). Enqueue wakes it sooner.
+  std::chrono::milliseconds UntilNextDue();
+
  private:
   void Worker();
   absl::Status Attempt(const PublishDestination& d, OutboxEntry* e);

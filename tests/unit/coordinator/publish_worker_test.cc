@@ -90,6 +90,25 @@ TEST(PublishWorker, AFailedAttemptIsRecordedAndRetriedOnlyWhenDue) {
   EXPECT_EQ(after2.page_url, "https://w/p/1");
 }
 
+TEST(PublishWorker, AnIdleWorkerSleepsUntilTheNextRetryIsDueAndAMinuteWhenNothingIsPending) {
+  Bed bed("idle.sqlite");
+  bed.transport.script = {HttpAnswer{503, "busy"}};
+  bed.transport.body = R"({"id":"c-1","_links":{"base":"https://w","webui":"/p/1"}})";
+  Publisher p = bed.Make({Dest(PublishKind::kConfluence)});
+  EXPECT_EQ(p.UntilNextDue(), std::chrono::minutes(1)) << "nothing pending: no reason to read the outbox";
+  auto e = p.Enqueue(bed.run_id, Dest(PublishKind::kConfluence));
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(p.UntilNextDue(), std::chrono::milliseconds(0)) << "a new entry is due at once";
+  p.RunDue();
+  const auto retry = p.UntilNextDue();
+  EXPECT_GT(retry, std::chrono::milliseconds(0));
+  EXPECT_LE(retry, std::chrono::seconds(1)) << "the first back-off, not a minute";
+  bed.clock.Advance(std::chrono::seconds(1));
+  p.RunDue();
+  EXPECT_EQ(bed.history.GetPublish(e->id)->state, v1::PUBLISH_DELIVERED);
+  EXPECT_EQ(p.UntilNextDue(), std::chrono::minutes(1)) << "delivered: nothing pending";
+}
+
 TEST(PublishWorker, ANotionPageIsCreatedOnceAndTheRestAppendedEvenAcrossARetry) {
   Bed bed("notion.sqlite");
   v1::Report big = testing::SampleReport();
