@@ -179,27 +179,8 @@ void CoordinatorService::ExecuteFaultRun(const Prepared& p, const FaultRunOption
       *p.config, options, p.clients, probes.get(), deps_.clock, emit,
       [&](const std::string& service) { return FailOverService(p, run_id, service, emit); },
       [this, run_id] { return StopWhy(run_id); });
-  v1::Report report = executor.Run(run_id);
-  report.set_stopped_by(StoppedBy(run_id));
-  report.set_maintenance_window(p.window.note);
-  auto path = WriteReport(*p.config, &report);
-  if (!path.ok()) {
-    report.clear_files();
-    report.set_files_error(std::string(path.status().message()));
-    report.add_errors("report files NOT written: " + report.files_error());
-  }
-  RecordHistory(&report);
-  deps_.runs->Save(report);
-  deps_.claims->Release(run_id);
-  v1::RunEvent last;
-  last.set_run_id(run_id);
-  last.set_elapsed_us(report.finished_at_unix_us() - report.started_at_unix_us());
-  last.set_message(path.ok() ? "report written to " + *path : "report files NOT written: " + report.files_error());
-  last.set_level(path.ok() ? v1::SEVERITY_INFO : v1::SEVERITY_ERROR);
-  last.set_severity(SeverityWord(last.level()));
-  *last.mutable_report() = std::move(report);
-  push(std::move(last));
-  Unregister(run_id);
+  // Inject and chaos runs send no end notice (notifications are for failovers).
+  FinishRun(p, run_id, executor.Run(run_id), /*announce=*/false, push);
 }
 
 }  // namespace failover::coordinator

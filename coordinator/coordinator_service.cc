@@ -256,11 +256,16 @@ void CoordinatorService::ExecuteRun(const Prepared& p, const std::string& run_id
   AttachExecutor(run_id, nullptr);
   window_end.reset();
   if (poller) *report.mutable_availability() = poller->Stop();
+  FinishRun(p, run_id, std::move(report), /*announce=*/true, push);
+}
+
+void CoordinatorService::FinishRun(const Prepared& p, const std::string& run_id, v1::Report report, bool announce,
+                                   const std::function<void(v1::RunEvent)>& push) {
   report.set_stopped_by(StoppedBy(run_id));
   report.set_maintenance_window(p.window.note);
   auto path = WriteReport(*p.config, &report);
   if (!path.ok()) {
-    // The failover's outcome stands; its evidence lives only in the run store (failoverctl report).
+    // The run's outcome stands; its evidence lives only in the run store (failoverctl report).
     report.clear_files();
     report.set_files_error(std::string(path.status().message()));
     report.add_errors("report files NOT written: " + report.files_error());
@@ -276,7 +281,7 @@ void CoordinatorService::ExecuteRun(const Prepared& p, const std::string& run_id
                                    run_id + "): " + report.files_error());
   last.set_level(path.ok() ? v1::SEVERITY_INFO : v1::SEVERITY_ERROR);
   last.set_severity(SeverityWord(last.level()));
-  AnnounceEnd(deps_.notifier, *p.config, report);
+  if (announce) AnnounceEnd(deps_.notifier, *p.config, report);
   *last.mutable_report() = std::move(report);
   push(std::move(last));
   Unregister(run_id);  // only now: a drain waits until the report is out

@@ -121,6 +121,10 @@ class CoordinatorService final : public CoordinatorServiceBase {
   void ExecuteRun(const Prepared& p, const std::string& run_id, const std::function<void(v1::RunEvent)>& push);
   // Refuses an executed run outside the maintenance windows (unless forced); logs the decision.
   absl::Status CheckWindow(const v1::RunRequest& req, const grpc::ServerContextBase& ctx, Prepared* p);
+  // Ends a run: stopped-by and window notes, report files, history, run store, host claims released,
+  // the end notice (`announce`), then the last event carrying the report. Failover, inject, chaos.
+  void FinishRun(const Prepared& p, const std::string& run_id, v1::Report report, bool announce,
+                 const std::function<void(v1::RunEvent)>& push);
   // The start notice; for a scheduled run with a lead time, waits that long (a stop ends the wait).
   void AnnounceAndWait(const Prepared& p, const std::string& run_id, const std::function<void(v1::RunEvent)>& push);
   // Stops a run at its next safe point (first stop wins), as an abort does.
