@@ -99,8 +99,7 @@ grpc::ServerUnaryReactor* AgentService::GetState(grpc::CallbackServerContext* ct
     resp->set_agent_version(kVersion);
     resp->set_held_by_run(lease_->holder());
     for (const auto& op : lease_->autonomous()) *resp->add_autonomous_operations() = op;
-    for (const auto& u : req->units()) {
-      auto st = systemd_->GetUnitState(u);
+    for (auto& st : systemd_->GetUnitStates({req->units().begin(), req->units().end()})) {
       if (!st.ok()) return ToGrpcStatus(st.status());
       st->set_host(config_.host);
       *resp->add_units() = *st;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +16,8 @@ constexpr char kService[] = "org.freedesktop.systemd1";
 constexpr char kManagerPath[] = "/org/freedesktop/systemd1";
 constexpr char kManagerIface[] = "org.freedesktop.systemd1.Manager";
 constexpr char kPropsIface[] = "org.freedesktop.DBus.Properties";
+constexpr char kUnitIface[] = "org.freedesktop.systemd1.Unit";
+constexpr char kServiceIface[] = "org.freedesktop.systemd1.Service";
 constexpr size_t kMaxRememberedJobs = 4096;
 constexpr auto kCallTimeout = std::chrono::seconds(10);
 constexpr int kMaxReconnectAttempts = 20;
@@ -190,37 +193,134 @@ void DbusSystemdManager::OnJobRemoved(uint32_t, const sdbus::ObjectPath& job, co
   jobs_cv_.notify_all();
 }
 
+namespace {
+
+struct Prop {
+  const char* iface;
+  const char* name;
+};
+// What a UnitState holds: every unit's, and a loaded service's.
+constexpr Prop kUnitProps[] = {
+    {kUnitIface, "LoadState"}, {kUnitIface, "ActiveState"}, {kUnitIface, "SubState"},
+    {kUnitIface, "StateChangeTimestamp"}};
+constexpr Prop kServiceProps[] = {
+    {kServiceIface, "MainPID"},   {kServiceIface, "ExecMainStatus"},   {kServiceIface, "Result"},
+    {kServiceIface, "NRestarts"}, {kServiceIface, "TimeoutStartUSec"}, {kServiceIface, "TimeoutStopUSec"}};
+
+// Answers to Gets sent at once, filled in by the connection's event-loop thread; shared with the
+// reply handlers, which may outlive a waiter that gave up.
+struct PendingGets {
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t left = 0;
+  std::vector<std::optional<sdbus::Variant>> values;
+  std::vector<std::optional<sdbus::Error>> errors;
+};
+
+v1::UnitState UnitStateFrom(const std::string& unit, const std::map<std::string, sdbus::Variant>& props) {
+  v1::UnitState st;
+  st.set_unit(unit);
+  st.set_load_state(VariantOr<std::string>(props, "LoadState", ""));
+  st.set_active_state(VariantOr<std::string>(props, "ActiveState", ""));
+  st.set_sub_state(VariantOr<std::string>(props, "SubState", ""));
+  st.set_since_unix_us(static_cast<int64_t>(VariantOr<uint64_t>(props, "StateChangeTimestamp", 0)));
+  if (absl::EndsWith(unit, ".service") && st.load_state() == "loaded") {
+    st.set_main_pid(VariantOr<uint32_t>(props, "MainPID", 0));
+    st.set_exec_main_status(VariantOr<int32_t>(props, "ExecMainStatus", 0));
+    st.set_result(VariantOr<std::string>(props, "Result", ""));
+    st.set_n_restarts(VariantOr<uint32_t>(props, "NRestarts", 0));
+    st.set_timeout_start_us(VariantOr<uint64_t>(props, "TimeoutStartUSec", 0));
+    st.set_timeout_stop_us(VariantOr<uint64_t>(props, "TimeoutStopUSec", 0));
+  }
+  st.set_read_at_unix_us(RealClock::Get()->NowUnixUs());
+  return st;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::UnitState> DbusSystemdManager::GetUnitState(const std::string& unit) {
   return GetUnitStateUntil(unit, std::chrono::steady_clock::now() + kReadBudget);
 }
 
+std::vector<absl::StatusOr<v1::UnitState>> DbusSystemdManager::GetUnitStates(const std::vector<std::string>& units) {
+  return GetUnitStatesUntil(units, std::chrono::steady_clock::now() + kReadBudget);
+}
+
 absl::StatusOr<v1::UnitState> DbusSystemdManager::GetUnitStateUntil(const std::string& unit, SteadyTime deadline) {
-  return WithReconnect("reading state of " + unit, deadline, [&]() -> v1::UnitState {
-    std::unique_lock<std::mutex> lock(conn_mu_);
-    // One round trip: all interfaces' properties of the unit object (systemd loads the unit if
-    // needed; an unknown unit answers LoadState=not-found).
-    std::map<std::string, sdbus::Variant> props;
-    UnitProxyLocked(unit).callMethod("GetAll").onInterface(kPropsIface)
-        .withTimeout(CallTimeoutUntil(std::chrono::steady_clock::now(), deadline))
-        .withArguments(std::string()).storeResultsTo(props);
-    const auto& sprops = props;
-    v1::UnitState st;
-    st.set_unit(unit);
-    st.set_load_state(VariantOr<std::string>(props, "LoadState", ""));
-    st.set_active_state(VariantOr<std::string>(props, "ActiveState", ""));
-    st.set_sub_state(VariantOr<std::string>(props, "SubState", ""));
-    st.set_since_unix_us(static_cast<int64_t>(VariantOr<uint64_t>(props, "StateChangeTimestamp", 0)));
-    if (absl::EndsWith(unit, ".service") && st.load_state() == "loaded") {
-      st.set_main_pid(VariantOr<uint32_t>(sprops, "MainPID", 0));
-      st.set_exec_main_status(VariantOr<int32_t>(sprops, "ExecMainStatus", 0));
-      st.set_result(VariantOr<std::string>(sprops, "Result", ""));
-      st.set_n_restarts(VariantOr<uint32_t>(sprops, "NRestarts", 0));
-      st.set_timeout_start_us(VariantOr<uint64_t>(sprops, "TimeoutStartUSec", 0));
-      st.set_timeout_stop_us(VariantOr<uint64_t>(sprops, "TimeoutStopUSec", 0));
+  return std::move(GetUnitStatesUntil({unit}, deadline).front());
+}
+
+std::vector<absl::StatusOr<v1::UnitState>> DbusSystemdManager::GetUnitStatesUntil(const std::vector<std::string>& units,
+                                                                                  SteadyTime deadline) {
+  std::vector<absl::StatusOr<v1::UnitState>> out;
+  if (units.empty()) return out;
+  auto read = WithReconnect(absl::StrCat("reading state of ", units.front(), units.size() > 1 ? " and others" : ""),
+                            deadline, [&] { return ReadUnitProps(units, deadline); });
+  for (size_t i = 0; i < units.size(); ++i) {
+    if (!read.ok()) {
+      out.push_back(read.status());
+    } else if ((*read)[i].error) {
+      out.push_back(FromDbusError("reading state of " + units[i], *(*read)[i].error));
+    } else {
+      out.push_back(UnitStateFrom(units[i], (*read)[i].props));
     }
-    st.set_read_at_unix_us(RealClock::Get()->NowUnixUs());
-    return st;
-  });
+  }
+  return out;
+}
+
+std::vector<DbusSystemdManager::UnitProps> DbusSystemdManager::ReadUnitProps(const std::vector<std::string>& units,
+                                                                              SteadyTime deadline) {
+  // (unit index, property) of every Get; a .service also answers its Service properties.
+  std::vector<std::pair<size_t, const Prop*>> gets;
+  for (size_t u = 0; u < units.size(); ++u) {
+    for (const Prop& p : kUnitProps) gets.emplace_back(u, &p);
+    if (absl::EndsWith(units[u], ".service"))
+      for (const Prop& p : kServiceProps) gets.emplace_back(u, &p);
+  }
+  auto pending = std::make_shared<PendingGets>();
+  pending->values.resize(gets.size());
+  pending->errors.resize(gets.size());
+  pending->left = gets.size();
+  const auto timeout = CallTimeoutUntil(std::chrono::steady_clock::now(), deadline);
+  uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> lock(conn_mu_);
+    generation = generation_;
+    for (size_t i = 0; i < gets.size(); ++i)
+      UnitProxyLocked(units[gets[i].first]).callMethodAsync("Get").onInterface(kPropsIface).withTimeout(timeout)
+          .withArguments(std::string(gets[i].second->iface), std::string(gets[i].second->name))
+          .uponReplyInvoke([pending, i](const sdbus::Error* e, sdbus::Variant v) {
+            std::lock_guard<std::mutex> l(pending->mu);
+            if (e != nullptr) pending->errors[i] = *e;
+            else pending->values[i] = std::move(v);
+            if (--pending->left == 0) pending->cv.notify_all();
+          });
+  }
+  // sd-bus answers a call that timed out itself; the wait's own bound is only for a lost loop.
+  const auto give_up = std::chrono::steady_clock::now() + timeout + std::chrono::milliseconds(500);
+  std::unique_lock<std::mutex> lock(pending->mu);
+  while (pending->left > 0) {
+    if (disconnected_ || generation_ != generation)
+      throw sdbus::Error("org.freedesktop.DBus.Error.Disconnected", "the D-Bus connection was lost during the read");
+    if (std::chrono::steady_clock::now() >= give_up)
+      throw sdbus::Error("org.freedesktop.DBus.Error.NoReply", "systemd did not answer the property reads");
+    pending->cv.wait_for(lock, std::chrono::milliseconds(100));
+  }
+  std::vector<UnitProps> out(units.size());
+  std::vector<std::optional<sdbus::Error>> service_error(units.size());
+  for (size_t i = 0; i < gets.size(); ++i) {
+    const size_t u = gets[i].first;
+    if (pending->values[i]) out[u].props[gets[i].second->name] = std::move(*pending->values[i]);
+    if (!pending->errors[i]) continue;
+    if (IsBusBroken(*pending->errors[i])) throw *pending->errors[i];
+    auto& first = gets[i].second->iface == std::string(kUnitIface) ? out[u].error : service_error[u];
+    if (!first) first = *pending->errors[i];
+  }
+  // A unit that is not loaded has no Service properties; a loaded service must answer them.
+  for (size_t u = 0; u < units.size(); ++u)
+    if (!out[u].error && service_error[u] && VariantOr<std::string>(out[u].props, "LoadState", "") == "loaded")
+      out[u].error = service_error[u];
+  return out;
 }
 
 absl::StatusOr<bool> DbusSystemdManager::JobExists(const std::string& job, SteadyTime deadline) {

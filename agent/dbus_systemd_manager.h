@@ -32,6 +32,10 @@ class DbusSystemdManager : public SystemdManager {
   ~DbusSystemdManager() override;
 
   absl::StatusOr<v1::UnitState> GetUnitState(const std::string& unit) override;
+  // Every property Get of every unit is sent at once, then awaited once: systemd answers them
+  // back to back (~0.5 ms for a service), where one GetAll of all its interfaces (~350
+  // properties) took 2-4 ms per unit.
+  std::vector<absl::StatusOr<v1::UnitState>> GetUnitStates(const std::vector<std::string>& units) override;
   absl::StatusOr<JobOutcome> RunJob(JobKind kind, const std::string& unit,
                                     std::chrono::milliseconds timeout) override;
   absl::Status ResetFailed(const std::string& unit) override;
@@ -49,6 +53,15 @@ class DbusSystemdManager : public SystemdManager {
   template <typename F>
   auto WithReconnect(const std::string& what, SteadyTime deadline, F call) -> absl::StatusOr<decltype(call())>;
   absl::StatusOr<v1::UnitState> GetUnitStateUntil(const std::string& unit, SteadyTime deadline);
+  std::vector<absl::StatusOr<v1::UnitState>> GetUnitStatesUntil(const std::vector<std::string>& units,
+                                                                SteadyTime deadline);
+  // One answer per unit: its properties, or the error that made it unreadable. Throws the error
+  // of a broken bus (WithReconnect's cue), also when the connection was replaced meanwhile.
+  struct UnitProps {
+    std::map<std::string, sdbus::Variant> props;
+    std::optional<sdbus::Error> error;
+  };
+  std::vector<UnitProps> ReadUnitProps(const std::vector<std::string>& units, SteadyTime deadline);
   void OnJobRemoved(uint32_t id, const sdbus::ObjectPath& job, const std::string& unit,
                     const std::string& result);
   // False once systemd no longer has the job object (it finished, whether or not we saw JobRemoved).
@@ -67,7 +80,7 @@ class DbusSystemdManager : public SystemdManager {
   std::map<std::string, std::unique_ptr<sdbus::IProxy>> unit_proxies_;
   std::thread loop_;  // our own event loop: sdbus 1.2's async loop terminates the process on disconnect
   std::atomic<bool> disconnected_{false};
-  uint64_t generation_ = 0;  // bumped on every reconnect
+  std::atomic<uint64_t> generation_{0};  // bumped on every reconnect (under conn_mu_; read by waiters without it)
 
   std::mutex jobs_mu_;
   std::condition_variable jobs_cv_;

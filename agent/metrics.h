@@ -36,6 +36,9 @@ class MeteredSystemdManager : public SystemdManager {
  public:
   MeteredSystemdManager(SystemdManager* inner, MetricsSink* sink) : inner_(inner), sink_(sink) {}
   absl::StatusOr<v1::UnitState> GetUnitState(const std::string& unit) override { return inner_->GetUnitState(unit); }
+  std::vector<absl::StatusOr<v1::UnitState>> GetUnitStates(const std::vector<std::string>& units) override {
+    return inner_->GetUnitStates(units);
+  }
   absl::StatusOr<JobOutcome> RunJob(JobKind kind, const std::string& unit, std::chrono::milliseconds timeout) override;
   absl::Status ResetFailed(const std::string& unit) override { return inner_->ResetFailed(unit); }
   absl::Status KillUnit(const std::string& unit, const std::string& who, KillSignal signal) override {

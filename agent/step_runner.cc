@@ -24,6 +24,23 @@ std::string SettleBreak(const v1::UnitState& before, const v1::UnitState& after)
   return "";
 }
 
+// A read that failed compares as state "unknown" (never equal to what the gate saw).
+v1::UnitState OrUnknown(const std::string& unit, const absl::StatusOr<v1::UnitState>& st) {
+  if (st.ok()) return *st;
+  v1::UnitState unknown;
+  unknown.set_unit(unit);
+  unknown.set_active_state("unknown");
+  unknown.set_result(std::string(st.status().message()));
+  return unknown;
+}
+
+std::vector<v1::UnitState> KnownOrUnknown(const v1::ExecuteRequest& req,
+                                          const std::vector<absl::StatusOr<v1::UnitState>>& read) {
+  std::vector<v1::UnitState> out;
+  for (size_t i = 0; i < read.size(); ++i) out.push_back(OrUnknown(req.units(static_cast<int>(i)), read[i]));
+  return out;
+}
+
 }  // namespace
 
 v1::JobResult JobResultOfText(const std::string& result) {
@@ -210,8 +227,10 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
 
   // 1. Initial state of every unit; an unknown unit stops the step before anything changes.
   std::vector<v1::UnitState> initial;
-  for (const auto& unit : req.units()) {
-    auto st = systemd_->GetUnitState(unit);
+  const std::vector<absl::StatusOr<v1::UnitState>> first = ReadStates(req);
+  for (size_t i = 0; i < first.size(); ++i) {
+    const std::string& unit = req.units(static_cast<int>(i));
+    auto st = first[i];
     if (!st.ok() || st->load_state() != "loaded") {
       v1::AgentEvent done = Event(v1::AgentEvent::STEP_DONE, unit);
       done.set_ok(false);
@@ -301,14 +320,17 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
 
   // 3. Gate probes (also in a dry run: they only read), then the settle window.
   const bool settle = ok && !req.dry_run() && req.operation() != v1::OPERATION_STOP && req.healthy_for_ms() > 0;
-  const std::vector<v1::UnitState> at_gate = settle ? ReadStates(req) : std::vector<v1::UnitState>{};
+  std::vector<v1::UnitState> at_gate;
+  if (settle) at_gate = KnownOrUnknown(req, ReadStates(req));
+  std::vector<absl::StatusOr<v1::UnitState>> final_states;
   if (ok) ok = RunProbes(req, emit, &why);
-  if (ok && settle) ok = Settle(req, at_gate, emit, &why);
+  if (ok && settle) ok = Settle(req, at_gate, emit, &why, &final_states);
 
-  // 4. Final state.
-  for (const auto& unit : req.units()) {
-    auto st = systemd_->GetUnitState(unit);
-    v1::AgentEvent e = Event(v1::AgentEvent::FINAL_STATE, unit);
+  // 4. Final state (the settle window's last read when it had one: it follows the last probe).
+  if (final_states.empty()) final_states = ReadStates(req);
+  for (size_t i = 0; i < final_states.size(); ++i) {
+    auto st = final_states[i];
+    v1::AgentEvent e = Event(v1::AgentEvent::FINAL_STATE, req.units(static_cast<int>(i)));
     if (st.ok()) {
       st->set_host(host_);
       *e.mutable_state() = *st;
@@ -326,21 +348,8 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
   return done;
 }
 
-std::vector<v1::UnitState> StepRunner::ReadStates(const v1::ExecuteRequest& req) {
-  std::vector<v1::UnitState> out;
-  for (const auto& unit : req.units()) {
-    auto st = systemd_->GetUnitState(unit);
-    if (st.ok()) {
-      out.push_back(*st);
-      continue;
-    }
-    v1::UnitState unknown;
-    unknown.set_unit(unit);
-    unknown.set_active_state("unknown");
-    unknown.set_result(std::string(st.status().message()));
-    out.push_back(unknown);
-  }
-  return out;
+std::vector<absl::StatusOr<v1::UnitState>> StepRunner::ReadStates(const v1::ExecuteRequest& req) {
+  return systemd_->GetUnitStates(std::vector<std::string>(req.units().begin(), req.units().end()));
 }
 
 bool StepRunner::RunProbes(const v1::ExecuteRequest& req, const EmitFn& emit, std::string* why) {
@@ -362,20 +371,24 @@ bool StepRunner::RunProbes(const v1::ExecuteRequest& req, const EmitFn& emit, st
 }
 
 bool StepRunner::Settle(const v1::ExecuteRequest& req, const std::vector<v1::UnitState>& at_gate, const EmitFn& emit,
-                        std::string* why) {
+                        std::string* why, std::vector<absl::StatusOr<v1::UnitState>>* after) {
   v1::AgentEvent wait = Event(v1::AgentEvent::INFO, "");
   wait.set_message(absl::StrCat("gate passed; checking that the unit(s) stay up for ", req.healthy_for_ms(), " ms"));
   emit(wait);
   clock_->SleepFor(std::chrono::milliseconds(req.healthy_for_ms()));
-  const std::string broke = SettleFailure(host_, req.healthy_for_ms(), at_gate, ReadStates(req));
+  std::string probe_why;
+  const bool healthy = RunProbes(req, emit, &probe_why);  // still healthy at the end of the window
+  *after = ReadStates(req);  // after the probes: what they saw is no newer than this
+  const std::string broke = SettleFailure(host_, req.healthy_for_ms(), at_gate, KnownOrUnknown(req, *after));
   if (!broke.empty()) {
     v1::AgentEvent e = Event(v1::AgentEvent::INFO, "");
     e.set_message(broke);
     emit(e);
-    *why = broke;
+    *why = broke;  // a restart or a fall says more than the probe that saw it
     return false;
   }
-  return RunProbes(req, emit, why);  // still healthy at the end of the window
+  if (!healthy) *why = probe_why;
+  return healthy;
 }
 
 void StepRunner::RestoreUnits(const std::string& run_id, const std::vector<std::string>& units,

@@ -78,14 +78,15 @@ class StepRunner {
   v1::AgentEvent Event(v1::AgentEvent::Kind kind, const std::string& unit);
   // The JOB_SKIPPED event of a stop the step does not issue: `st` (read before) is not running.
   v1::AgentEvent SkippedStop(const v1::ExecuteRequest& req, const v1::UnitState& st);
-  // States of the request's units now (a unit that cannot be read comes back "unknown").
-  std::vector<v1::UnitState> ReadStates(const v1::ExecuteRequest& req);
+  // States of the request's units now, read together (one answer per unit).
+  std::vector<absl::StatusOr<v1::UnitState>> ReadStates(const v1::ExecuteRequest& req);
   // Runs the gate probes, emitting each result; false (and `why`) at the first unhealthy one.
   bool RunProbes(const v1::ExecuteRequest& req, const EmitFn& emit, std::string* why);
-  // The settle window: waits req.healthy_for_ms, then the units must not have gone down or
-  // restarted since `at_gate`, and the probes must pass again.
+  // The settle window: waits req.healthy_for_ms, then the probes must pass again and the units
+  // (read after the probes: `after`, the step's final state) must not have gone down or
+  // restarted since `at_gate`.
   bool Settle(const v1::ExecuteRequest& req, const std::vector<v1::UnitState>& at_gate, const EmitFn& emit,
-              std::string* why);
+              std::string* why, std::vector<absl::StatusOr<v1::UnitState>>* after);
 
   std::string host_;
   SystemdManager* systemd_;

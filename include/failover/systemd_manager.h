@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "failover/kill_signal.h"
@@ -29,6 +30,14 @@ class SystemdManager {
   // Reads load/active/sub state, MainPID, ExecMainStatus, Result, NRestarts, StateChangeTimestamp.
   // NOT_FOUND when systemd does not know the unit.
   virtual absl::StatusOr<v1::UnitState> GetUnitState(const std::string& unit) = 0;
+  // GetUnitState of each unit, in order (one answer per unit). The D-Bus manager asks for all of
+  // them at once and waits once; others read one by one.
+  virtual std::vector<absl::StatusOr<v1::UnitState>> GetUnitStates(const std::vector<std::string>& units) {
+    std::vector<absl::StatusOr<v1::UnitState>> out;
+    out.reserve(units.size());
+    for (const auto& u : units) out.push_back(GetUnitState(u));
+    return out;
+  }
   // Issues StartUnit/StopUnit (mode "replace") and waits for the job's JobRemoved.
   // DEADLINE_EXCEEDED when no JobRemoved within `timeout` (the job is left to systemd).
   virtual absl::StatusOr<JobOutcome> RunJob(JobKind kind, const std::string& unit,

@@ -82,6 +82,7 @@ class FakeSystemd : public SystemdManager {
   }
   absl::StatusOr<v1::UnitState> GetUnitState(const std::string& unit) override {
     std::lock_guard<std::mutex> lock(mu_);
+    ++reads_;
     auto killed = killed_.find(unit);
     if (killed != killed_.end() && killed->second-- <= 0) {
       auto& s = units_[unit];
@@ -147,6 +148,11 @@ class FakeSystemd : public SystemdManager {
     journal_.push_back("reset-failed " + unit);
     return absl::OkStatus();
   }
+  // How many unit states were read (each unit of a GetUnitStates counts once).
+  int reads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reads_;
+  }
   std::vector<std::string> journal() {
     std::lock_guard<std::mutex> lock(mu_);
     return journal_;
@@ -161,6 +167,7 @@ class FakeSystemd : public SystemdManager {
   std::map<std::string, int> killed_;             // unit -> reads left until it is back
   Clock* clock_ = nullptr;
   std::vector<std::string> journal_;
+  int reads_ = 0;
   uint32_t next_pid_ = 1000;
 };
 

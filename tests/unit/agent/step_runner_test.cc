@@ -344,6 +344,19 @@ TEST_F(StepRunnerTest, GatePassesWhenTheUnitStaysUpForTheSettleWindowAndProbesPa
   EXPECT_EQ(probes, 2) << "once at the gate, once at the end of the window";
 }
 
+TEST_F(StepRunnerTest, ASettledRestartReadsItsUnitThreeTimesAndReportsTheWindowsLastReadAsItsFinalState) {
+  auto req = Request(v1::OPERATION_RESTART, "sls-api.service");
+  req.set_healthy_for_ms(1000);
+  systemd_.set_clock(&clock_);
+  auto events = Run(req);
+  ASSERT_TRUE(events.back().ok()) << events.back().message();
+  EXPECT_EQ(systemd_.reads(), 3) << "before the jobs, at the gate, at the end of the window (= the final state)";
+  const auto& final_state = events[events.size() - 2];
+  ASSERT_EQ(final_state.kind(), v1::AgentEvent::FINAL_STATE);
+  EXPECT_GE(final_state.state().read_at_unix_us(), events.front().at_unix_us() + 1'000'000)
+      << "read after the settle window, not before it";
+}
+
 TEST_F(StepRunnerTest, WithoutASettleWindowACrashAfterStartIsNotWaitedFor) {
   auto req = Request(v1::OPERATION_RESTART, "sls-api.service");
   systemd_.CrashLoopAfterNextStart("sls-api.service");
