@@ -722,8 +722,11 @@ void RunExecutor::Refuse(const std::string& why) {
 
 v1::Report RunExecutor::Run(const std::string& run_id) {
   Begin(run_id);
-  BeforeGates();
+  // The pre-flight gates only read: they run beside the agents' state reads and reservations,
+  // and both are in before anything is decided on them.
+  std::thread before([this] { BeforeGates(); });
   const bool preflight_ok = Preflight();
+  before.join();
   if (!preflight_ok && plan_.options.execute) {
     Refuse(report_.errors(0));
     return report_;

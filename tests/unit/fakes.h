@@ -1,6 +1,8 @@
 // Fakes for unit tests of pure logic. Never the proof that a feature works: e2e tests do that.
 #pragma once
 
+#include <functional>
+
 #include <deque>
 #include <map>
 #include <mutex>
@@ -178,12 +180,15 @@ class FakeProbes : public ProbeRunner {
     std::lock_guard<std::mutex> lock(mu_);
     healthy_[name] = healthy;
   }
+  // Called (unlocked) before a probe answers; false makes the probe unhealthy.
+  std::function<bool(const v1::ProbeSpec&)> before_answer;
   v1::ProbeResult Run(const v1::ProbeSpec& spec) override {
+    const bool allowed = !before_answer || before_answer(spec);
     std::lock_guard<std::mutex> lock(mu_);
     v1::ProbeResult r;
     r.set_name(spec.name());
     auto it = healthy_.find(spec.name());
-    r.set_healthy(it == healthy_.end() ? true : it->second);
+    r.set_healthy(allowed && (it == healthy_.end() ? true : it->second));
     r.set_detail(r.healthy() ? "HTTP 200" : "HTTP 503 (expected 200)");
     r.set_attempts(1);
     return r;

@@ -419,6 +419,27 @@ TEST_F(RunExecutorGatesTest, AGateFailingBeforeAndPassingAfterIsReportedAsBothAn
   EXPECT_TRUE(AnyEventHas("pre-flight gate api-port: FAILING"));
 }
 
+TEST_F(RunExecutorGatesTest, PreFlightGatesRunBesideThePreflightReservations) {
+  v1::ProbeSpec p;
+  p.mutable_tcp()->set_host("127.0.0.1");
+  p.mutable_tcp()->set_port(443);
+  config_.gates.push_back({"coordinator-gate", kGateOnCoordinator, p});
+  std::atomic<bool> saw_reservation{false};
+  // The coordinator's gate passes only once the preflight has reserved api: had the gates run
+  // first, it would wait for nothing (5 s) and fail.
+  health_.before_answer = [&](const v1::ProbeSpec& spec) {
+    if (spec.name() != "coordinator-gate" || saw_reservation) return true;
+    for (int i = 0; i < 500 && agents_["api"]->lease().holder() != "run-1"; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    saw_reservation = agents_["api"]->lease().holder() == "run-1";
+    return saw_reservation.load();
+  };
+  v1::Report r = Run(Execute());
+  EXPECT_TRUE(saw_reservation) << "the gate ran after the preflight, not beside it";
+  ASSERT_GE(r.gates_before_size(), 2);
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+}
+
 TEST_F(RunExecutorGatesTest, RequireHealthyRefusesAnExecuteBeforeAnyChangeNamingTheFailingGate) {
   agents_["api"]->probes().Set("api-port", false);
   v1::Report r = Run(RequireHealthy(false));
