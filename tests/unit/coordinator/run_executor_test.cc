@@ -425,10 +425,11 @@ TEST_F(RunExecutorGatesTest, PreFlightGatesRunBesideThePreflightReservations) {
   p.mutable_tcp()->set_port(443);
   config_.gates.push_back({"coordinator-gate", kGateOnCoordinator, p});
   std::atomic<bool> saw_reservation{false};
-  // The coordinator's gate passes only once the preflight has reserved api: had the gates run
-  // first, it would wait for nothing (5 s) and fail.
+  std::atomic<int> calls{0};
+  // The coordinator's gate (its first call: before the run) passes only once the preflight has
+  // reserved api: had the gates run first, it would wait for nothing (5 s) and fail.
   health_.before_answer = [&](const v1::ProbeSpec& spec) {
-    if (spec.name() != "coordinator-gate" || saw_reservation) return true;
+    if (spec.name() != "coordinator-gate" || calls++ > 0) return true;
     for (int i = 0; i < 500 && agents_["api"]->lease().holder() != "run-1"; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     saw_reservation = agents_["api"]->lease().holder() == "run-1";
