@@ -14,6 +14,8 @@
 #     (their channels kept open, as between runs).
 #  6. failoverctl to its first byte of output: --help, and `plan` against a coordinator that does
 #     not listen (median of 20).
+#  7. Ten hosts running sls-bot: rolling and one wave of ten, each against the floor measured in
+#     the same runs (below).
 # The settle window is the config's defaults.healthy_for_ms (1000 ms in the test bed's sls.yaml):
 # the floor below includes it, the steps wait it out after their gate.
 set -euo pipefail
@@ -99,7 +101,7 @@ walls_file, idle_s, idle, first_byte = sys.argv[5], int(sys.argv[6]), sys.argv[7
 run_walls = [int(x) / 1000 for x in open(walls_file)]
 settle = int(sys.argv[9] or 1000)  # defaults.healthy_for_ms of the test bed's config (1000 when unset)
 step_ms, job_ms, probe_ms, over_ms, over_np_ms = [], [], [], [], []
-settle_ms, over_ns_ms, fixed_in, fixed_e2e = [], [], [], []
+settle_ms, over_ns_ms, fixed_in, fixed_e2e, run_ratio = [], [], [], [], []
 for path in sorted(glob.glob(reports + "/*.json")):
     r = json.load(open(path))
     if r["dry_run"]:
@@ -114,7 +116,10 @@ for path in sorted(glob.glob(reports + "/*.json")):
     steps_sum = sum((int(s["finished_at_unix_us"]) - int(s["started_at_unix_us"])) / 1000
                     for s in r["steps"] if s.get("started_at_unix_us"))
     fixed_in.append((int(r["finished_at_unix_us"]) - int(r["started_at_unix_us"])) / 1000 - steps_sum)
+    floor_sum = sum(sum(ops.get(s["id"], [])) / 1000 + sum(probes.get(s["id"], [])) / 1000 + settle
+                    for s in r["steps"] if s["status"] == "STEP_SUCCEEDED")
     if len(fixed_e2e) < len(run_walls):
+        run_ratio.append(run_walls[len(fixed_e2e)] / floor_sum)
         fixed_e2e.append(run_walls[len(fixed_e2e)] - steps_sum)
     for s in r["steps"]:
         if s["status"] != "STEP_SUCCEEDED":
@@ -141,6 +146,9 @@ print(f"  settle window per step (defaults.healthy_for_ms, waited on the agent):
 line("overhead per step = step - jobs - probes - settle", over_ns_ms)
 line("baseline script: nsenter+systemctl+curl", base)
 print(f"  ratio step / baseline (median): {statistics.median(step_ms) / statistics.median(base):.2f}")
+print(f"  floor per step = jobs + probes + settle, measured in the same runs; step / floor (median):"
+      f" {statistics.median(s / (j + p + settle) for s, j, p in zip(step_ms, job_ms, probe_ms)):.3f}x")
+print(f"  whole run (failoverctl wall) / floor of its steps (median): {statistics.median(run_ratio):.3f}x")
 print("fixed cost per run (3 hosts, 5 steps):")
 line("failoverctl wall - steps", fixed_e2e)
 line("in the coordinator: report start..end - steps", fixed_in)
@@ -153,4 +161,74 @@ for kv in idle.split():
     print(f"  {name:<12} CPU {int(ticks) / 100 / idle_s * 100:5.2f} %   RSS {int(rss) / 1024:5.1f} MiB")
 print(f"failoverctl to first byte (median of 20): --help {first_byte[0]} ms; --version {first_byte[2]} ms;"
       f" plan, coordinator not listening {first_byte[1]} ms")
+PY
+
+# 7. Ten hosts running sls-bot (api, cerebro and BENCH_BOT_HOSTS=8 more): RUNS executed failovers
+#    of sls-bot one host at a time (rolling) and RUNS with all ten in one wave (--max-parallel 10).
+#    The floor of a step is measured in the same run: the agent's systemd jobs + its gate probes +
+#    the settle window, of the slowest host of the step; overhead = step time - floor; fixed cost =
+#    failoverctl's wall time - the steps.
+bots=${BENCH_BOT_HOSTS:-8}
+hosts10=$((bots + 2))
+echo "bench: $hosts10 hosts running sls-bot: $runs rolling runs, then $runs runs in one wave of $hosts10"
+kill "$coord_pid"; wait "$coord_pid" 2>/dev/null || true; coord_pid=
+sls_up "$state" "$bots" >/dev/null
+start_coordinator "$state" "$sock" "$state/reports10"
+walls10=$state/run-walls10.txt
+: > "$walls10"
+for par in 1 "$hosts10"; do
+  for i in $(seq "$runs"); do
+    t0=$(date +%s%N)
+    "$bin/failoverctl" --coordinator "unix:$sock" run --execute --services sls-bot --max-parallel "$par" > /dev/null 2>&1 \
+      || { echo "run $i (max-parallel $par) failed" >&2; exit 1; }
+    echo "$par $(( ($(date +%s%N) - t0) / 1000 ))" >> "$walls10"
+  done
+done
+python3 - "$state/reports10" "$walls10" "$(awk '/^ *healthy_for_ms:/ {print $2; exit}' "$state/sls.yaml")" <<'PY'
+import json, glob, statistics, sys
+reports, walls_file = sys.argv[1], sys.argv[2]
+settle = int(sys.argv[3] or 1000)
+walls = {}
+for line in open(walls_file):
+    par, us = line.split()
+    walls.setdefault(int(par), []).append(int(us) / 1000)
+runs = {}
+for path in sorted(glob.glob(reports + "/*.json")):
+    r = json.load(open(path))
+    if not r["dry_run"]:
+        runs.setdefault(int(r.get("max_parallel", 1)), []).append(r)
+def per_host(r, key_list, value):
+    out = {}
+    for x in r.get(key_list, []):
+        if x.get("step_id"):
+            out.setdefault((x["step_id"], x.get("host", "")), []).append(value(x))
+    return out
+def med(xs): return statistics.median(xs) if xs else float("nan")
+def p95(xs):
+    xs = sorted(xs)
+    return xs[max(0, int(len(xs) * 0.95) - 1)] if xs else float("nan")
+for par in sorted(runs):
+    steps, floors, overs, fixed_e2e, fixed_in, ratios = [], [], [], [], [], []
+    for n, r in enumerate(runs[par]):
+        jobs = per_host(r, "operations", lambda o: int(o.get("duration_us", 0)) / 1000)
+        probes = per_host(r, "health", lambda p: int(p.get("latency_us", 0)) * int(p.get("attempts", 1)) / 1000)
+        run_steps, run_floor = 0.0, 0.0
+        for s in r["steps"]:
+            if s["status"] != "STEP_SUCCEEDED":
+                continue
+            st = (int(s["finished_at_unix_us"]) - int(s["started_at_unix_us"])) / 1000
+            floor = settle + max(sum(jobs.get((s["id"], h), [])) + sum(probes.get((s["id"], h), [])) for h in s["hosts"])
+            steps.append(st); floors.append(floor); overs.append(st - floor)
+            run_steps += st; run_floor += floor
+        fixed_in.append((int(r["finished_at_unix_us"]) - int(r["started_at_unix_us"])) / 1000 - run_steps)
+        if n < len(walls.get(par, [])):
+            fixed_e2e.append(walls[par][n] - run_steps)
+            ratios.append(walls[par][n] / run_floor)
+    label = "rolling, one host per step" if par == 1 else f"one wave of {par} hosts"
+    print(f"{len(r['steps'])}-step runs of sls-bot on {sum(len(s['hosts']) for s in r['steps'])} hosts, {label} (n={len(runs[par])} runs):")
+    print(f"  step (wave) time                      median {med(steps):8.1f} ms")
+    print(f"  floor: slowest host's jobs + probes + settle {med(floors):8.1f} ms")
+    print(f"  overhead per {'step' if par == 1 else 'wave'} = step - floor      median {med(overs):8.1f} ms   p95 {p95(overs):8.1f} ms")
+    print(f"  fixed cost per run: failoverctl wall - steps {med(fixed_e2e):7.1f} ms; inside the coordinator {med(fixed_in):7.1f} ms")
+    print(f"  run (failoverctl wall) / floor of its steps: {med(ratios):.3f}x")
 PY

@@ -14,14 +14,23 @@ sls_cleanup() {
 trap sls_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# sls_up STATE: fresh payload, hosts api/cerebro/panel up, every agent and unit ready.
+# sls_bot_hosts N: the host specs of sls-payload.sh's SLS_BOT_HOSTS=N extra hosts (bot1:21 ...).
+sls_bot_hosts() {
+  local i
+  for i in $(seq "${1:-0}"); do printf 'bot%s:%s ' "$i" $((20 + i)); done
+}
+
+# sls_up STATE [BOT_HOSTS]: fresh payload, hosts api/cerebro/panel (and BOT_HOSTS more hosts
+# running sls-bot) up, every agent and unit ready.
 sls_up() {
-  local state=$1
+  local state=$1 bots=${2:-0}
   bash "$tb/testbed.sh" down "$state" >/dev/null 2>&1 || true
   rm -rf "$state"
-  bash "$tb/sls-payload.sh" "$state" >/dev/null
-  bash "$tb/testbed.sh" up "$state" api:11 cerebro:12 panel:13
-  bash "$tb/wait-agents.sh" "$state" api:11 cerebro:12 panel:13
+  SLS_BOT_HOSTS=$bots bash "$tb/sls-payload.sh" "$state" >/dev/null
+  # shellcheck disable=SC2046 # one word per host spec
+  bash "$tb/testbed.sh" up "$state" api:11 cerebro:12 panel:13 $(sls_bot_hosts "$bots")
+  # shellcheck disable=SC2046
+  bash "$tb/wait-agents.sh" "$state" api:11 cerebro:12 panel:13 $(sls_bot_hosts "$bots")
 }
 
 # start_coordinator STATE SOCKET REPORTS_DIR [extra flags...]: in the background, with the

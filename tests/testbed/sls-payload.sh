@@ -5,8 +5,12 @@
 #   certs/ (CA + coordinator + one per host), secrets/panel_token, control/<host>/ switches,
 #   and sls.yaml, the coordinator config for these hosts.
 # Usage: sls-payload.sh STATE_DIR   (then: testbed.sh up STATE_DIR api:11 cerebro:12 panel:13)
+# SLS_BOT_HOSTS=N (make bench): N more hosts bot1..botN (10.77.0.21..) running only sls-bot, for
+# runs over 10 hosts (up them too: bot1:21 ...; sls_bot_hosts in sls-lib.sh lists them).
 set -euo pipefail
 state=$(realpath -m "$1")
+bot_hosts=()
+for i in $(seq "${SLS_BOT_HOSTS:-0}"); do bot_hosts+=("bot$i"); done
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${FO_BIN:-$repo/build/bin}
 py=/usr/bin/python3
@@ -16,7 +20,7 @@ mkdir -p "$state/secrets" "$state/control"
 [ -f "$state/secrets/panel_token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state/secrets/panel_token"
 chmod 600 "$state/secrets/panel_token"
 bash "$repo/deploy/make-certs.sh" "$state/certs" --coordinator coordinator --client operator intruder \
-  --server api cerebro panel >/dev/null
+  --server api cerebro panel "${bot_hosts[@]}" >/dev/null
 # A second CA, for the "certificate from another CA" test.
 bash "$repo/deploy/make-certs.sh" "$state/certs-other" --coordinator coordinator >/dev/null
 
@@ -105,6 +109,7 @@ write_host() {
 write_host api 10.77.0.11 sls-api:8080 sls-bot:8081
 write_host cerebro 10.77.0.12 sls-cerebro:8082 sls-bot:8081
 write_host panel 10.77.0.13 sls-panel:8083 sls-api:8080
+for i in "${!bot_hosts[@]}"; do write_host "${bot_hosts[$i]}" "10.77.0.$((21 + i))" sls-bot:8081; done
 
 # cerebro also runs a unit with systemd's default-like start limit, for start-limit-hit tests.
 service_unit cerebro sls-worker 8084 "" | sed 's/^StartLimitIntervalSec=0$/StartLimitIntervalSec=60s\nStartLimitBurst=3/' \
@@ -172,6 +177,7 @@ hosts:
   api:     {agent: "10.77.0.11:7700", units: [sls-api.service, sls-bot.service]}
   cerebro: {agent: "10.77.0.12:7700", units: [sls-cerebro.service, sls-bot.service, sls-worker.service]}
   panel:   {agent: "10.77.0.13:7700", units: [sls-panel.service, sls-api.service, sls-monitor.timer]}
+$(for i in "${!bot_hosts[@]}"; do echo "  ${bot_hosts[$i]}: {agent: \"10.77.0.$((21 + i)):7700\", units: [sls-bot.service]}"; done)
 services:
   - name: sls-bot
     probes:
