@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <future>
 
 #include "absl/strings/str_cat.h"
 #include "failover/logging.h"
@@ -320,10 +321,13 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
 
   // 3. Gate probes (also in a dry run: they only read), then the settle window.
   const bool settle = ok && !req.dry_run() && req.operation() != v1::OPERATION_STOP && req.healthy_for_ms() > 0;
-  std::vector<v1::UnitState> at_gate;
-  if (settle) at_gate = KnownOrUnknown(req, ReadStates(req));
+  // What the settle window compares against: read beside the gate's probes (D-Bus and HTTP do
+  // not wait for each other), as the gate passes.
+  std::future<std::vector<absl::StatusOr<v1::UnitState>>> gate_read;
+  if (settle) gate_read = std::async(std::launch::async, [this, &req] { return ReadStates(req); });
   std::vector<absl::StatusOr<v1::UnitState>> final_states;
   if (ok) ok = RunProbes(req, emit, &why);
+  const std::vector<v1::UnitState> at_gate = settle ? KnownOrUnknown(req, gate_read.get()) : std::vector<v1::UnitState>{};
   if (ok && settle) ok = Settle(req, at_gate, emit, &why, &final_states);
 
   // 4. Final state (the settle window's last read when it had one: it follows the last probe).
