@@ -330,7 +330,7 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
   const std::vector<v1::UnitState> at_gate = settle ? KnownOrUnknown(req, gate_read.get()) : std::vector<v1::UnitState>{};
   if (ok && settle) ok = Settle(req, at_gate, emit, &why, &final_states);
 
-  // 4. Final state (the settle window's last read when it had one: it follows the last probe).
+  // 4. Final state (the settle window's last read when it had one: taken at the end of the window).
   if (final_states.empty()) final_states = ReadStates(req);
   for (size_t i = 0; i < final_states.size(); ++i) {
     auto st = final_states[i];
@@ -380,9 +380,11 @@ bool StepRunner::Settle(const v1::ExecuteRequest& req, const std::vector<v1::Uni
   wait.set_message(absl::StrCat("gate passed; checking that the unit(s) stay up for ", req.healthy_for_ms(), " ms"));
   emit(wait);
   clock_->SleepFor(std::chrono::milliseconds(req.healthy_for_ms()));
+  // At the end of the window: the units' states (read beside the probes) and the probes again.
+  auto read = std::async(std::launch::async, [this, &req] { return ReadStates(req); });
   std::string probe_why;
-  const bool healthy = RunProbes(req, emit, &probe_why);  // still healthy at the end of the window
-  *after = ReadStates(req);  // after the probes: what they saw is no newer than this
+  const bool healthy = RunProbes(req, emit, &probe_why);
+  *after = read.get();
   const std::string broke = SettleFailure(host_, req.healthy_for_ms(), at_gate, KnownOrUnknown(req, *after));
   if (!broke.empty()) {
     v1::AgentEvent e = Event(v1::AgentEvent::INFO, "");

@@ -83,8 +83,8 @@ class StepRunner {
   // Runs the gate probes, emitting each result; false (and `why`) at the first unhealthy one.
   bool RunProbes(const v1::ExecuteRequest& req, const EmitFn& emit, std::string* why);
   // The settle window: waits req.healthy_for_ms, then the probes must pass again and the units
-  // (read after the probes: `after`, the step's final state) must not have gone down or
-  // restarted since `at_gate`.
+  // (read beside them: `after`, the step's final state) must not have gone down or restarted
+  // since `at_gate`.
   bool Settle(const v1::ExecuteRequest& req, const std::vector<v1::UnitState>& at_gate, const EmitFn& emit,
               std::string* why, std::vector<absl::StatusOr<v1::UnitState>>* after);
 
