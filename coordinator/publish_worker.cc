@@ -28,6 +28,7 @@ Publisher::~Publisher() {
     stopping_ = true;
   }
   cv_.notify_all();
+  attempted_cv_.notify_all();
   if (worker_.joinable()) worker_.join();
 }
 
@@ -63,10 +64,20 @@ absl::StatusOr<OutboxEntry> Publisher::Enqueue(const std::string& run_id, const 
 absl::StatusOr<OutboxEntry> Publisher::WaitFirstAttempt(int64_t id, std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (true) {
+    uint64_t seen = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      seen = attempts_recorded_;
+    }
     auto e = history_->GetPublish(id);
     if (!e.ok() || e->attempts > 0 || e->state != v1::PUBLISH_PENDING) return e;
-    if (std::chrono::steady_clock::now() >= until) return e;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Woken when the worker records an attempt (of any entry), not by polling the outbox.
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!attempted_cv_.wait_until(lock, until, [&] { return attempts_recorded_ != seen || stopping_; })) {
+      lock.unlock();
+      return history_->GetPublish(id);
+    }
+    if (stopping_) return e;
   }
 }
 
@@ -104,6 +115,11 @@ void Publisher::RunDue() {
                 e.attempts, Redact(e.last_error));
     if (absl::Status s = history_->UpdatePublish(e); !s.ok())
       log->error("{}: outcome not recorded (it is attempted again): {}", what, s.message());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++attempts_recorded_;
+    }
+    attempted_cv_.notify_all();
   }
 }
 

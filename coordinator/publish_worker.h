@@ -76,6 +76,9 @@ class Publisher {
   std::condition_variable cv_;
   bool wake_ = false;
   bool stopping_ = false;
+  // Attempts recorded in the outbox so far (WaitFirstAttempt waits for it to move).
+  std::condition_variable attempted_cv_;
+  uint64_t attempts_recorded_ = 0;
   std::thread worker_;
 };
 
