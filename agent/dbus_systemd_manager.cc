@@ -1,6 +1,7 @@
 #include "dbus_systemd_manager.h"
 
 #include <algorithm>
+#include <functional>
 #include <thread>
 #include <utility>
 
@@ -217,6 +218,23 @@ struct PendingGets {
   std::vector<std::optional<sdbus::Error>> errors;
 };
 
+// Gets awaiting their replies at once (the system bus allows 128 per connection).
+constexpr size_t kMaxGetsInFlight = 64;
+
+// Waits until every Get sent has its reply. sd-bus answers a call that timed out itself (an
+// error reply); the wait's own bound (timeout + 0.5 s) is only for a loop that stopped. Throws
+// Disconnected when `lost()` says the connection went away meanwhile (WithReconnect's cue).
+void AwaitGets(PendingGets* pending, std::chrono::microseconds timeout, const std::function<bool()>& lost) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout + std::chrono::milliseconds(500);
+  std::unique_lock<std::mutex> lock(pending->mu);
+  while (pending->left > 0) {
+    if (lost()) throw sdbus::Error("org.freedesktop.DBus.Error.Disconnected", "the D-Bus connection was lost during the read");
+    if (std::chrono::steady_clock::now() >= give_up)
+      throw sdbus::Error("org.freedesktop.DBus.Error.NoReply", "systemd did not answer the property reads");
+    pending->cv.wait_for(lock, std::chrono::milliseconds(100));
+  }
+}
+
 v1::UnitState UnitStateFrom(const std::string& unit, const std::map<std::string, sdbus::Variant>& props) {
   v1::UnitState st;
   st.set_unit(unit);
@@ -280,31 +298,30 @@ std::vector<DbusSystemdManager::UnitProps> DbusSystemdManager::ReadUnitProps(con
   auto pending = std::make_shared<PendingGets>();
   pending->values.resize(gets.size());
   pending->errors.resize(gets.size());
-  pending->left = gets.size();
   const auto timeout = CallTimeoutUntil(std::chrono::steady_clock::now(), deadline);
-  uint64_t generation = 0;
-  {
-    std::lock_guard<std::mutex> lock(conn_mu_);
-    generation = generation_;
-    for (size_t i = 0; i < gets.size(); ++i)
-      UnitProxyLocked(units[gets[i].first]).callMethodAsync("Get").onInterface(kPropsIface).withTimeout(timeout)
-          .withArguments(std::string(gets[i].second->iface), std::string(gets[i].second->name))
-          .uponReplyInvoke([pending, i](const sdbus::Error* e, sdbus::Variant v) {
-            std::lock_guard<std::mutex> l(pending->mu);
-            if (e != nullptr) pending->errors[i] = *e;
-            else pending->values[i] = std::move(v);
-            if (--pending->left == 0) pending->cv.notify_all();
-          });
-  }
-  // sd-bus answers a call that timed out itself; the wait's own bound is only for a lost loop.
-  const auto give_up = std::chrono::steady_clock::now() + timeout + std::chrono::milliseconds(500);
-  std::unique_lock<std::mutex> lock(pending->mu);
-  while (pending->left > 0) {
-    if (disconnected_ || generation_ != generation)
-      throw sdbus::Error("org.freedesktop.DBus.Error.Disconnected", "the D-Bus connection was lost during the read");
-    if (std::chrono::steady_clock::now() >= give_up)
-      throw sdbus::Error("org.freedesktop.DBus.Error.NoReply", "systemd did not answer the property reads");
-    pending->cv.wait_for(lock, std::chrono::milliseconds(100));
+  // The system bus lets a connection wait for at most 128 replies (max_replies_per_connection):
+  // the Gets go out kMaxGetsInFlight at a time (a host with 100 units reads in 16 rounds).
+  for (size_t first = 0; first < gets.size(); first += kMaxGetsInFlight) {
+    const size_t end = std::min(gets.size(), first + kMaxGetsInFlight);
+    uint64_t generation = 0;
+    {
+      std::lock_guard<std::mutex> lock(conn_mu_);
+      generation = generation_;
+      {
+        std::lock_guard<std::mutex> l(pending->mu);
+        pending->left = end - first;
+      }
+      for (size_t i = first; i < end; ++i)
+        UnitProxyLocked(units[gets[i].first]).callMethodAsync("Get").onInterface(kPropsIface).withTimeout(timeout)
+            .withArguments(std::string(gets[i].second->iface), std::string(gets[i].second->name))
+            .uponReplyInvoke([pending, i](const sdbus::Error* e, sdbus::Variant v) {
+              std::lock_guard<std::mutex> l(pending->mu);
+              if (e != nullptr) pending->errors[i] = *e;
+              else pending->values[i] = std::move(v);
+              if (--pending->left == 0) pending->cv.notify_all();
+            });
+    }
+    AwaitGets(pending.get(), timeout, [&] { return disconnected_ || generation_ != generation; });
   }
   std::vector<UnitProps> out(units.size());
   std::vector<std::optional<sdbus::Error>> service_error(units.size());
