@@ -61,7 +61,10 @@ LiveStyle ChooseLiveStyle(bool json, bool plain, bool output_is_tty, const char*
 LiveView::Row* LiveView::FindOrAddRow(const std::string& host, const std::string& unit) {
   for (auto& r : rows_)
     if (r.host == host && r.unit == unit) return &r;
-  rows_.push_back(Row{host, unit});
+  Row row;
+  row.host = host;
+  row.unit = unit;
+  rows_.push_back(std::move(row));
   return &rows_.back();
 }
 
