@@ -350,11 +350,11 @@ std::string PeerIdentity(const grpc::ServerContextBase& ctx) {
 }
 
 grpc::ChannelArguments DefaultChannelArguments(const std::string& ssl_target_override,
-                                               std::chrono::milliseconds connect_timeout) {
+                                               std::chrono::milliseconds connect_timeout, bool ping_when_idle) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, ping_when_idle ? 1 : 0);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   // Fail fast on a dead peer instead of backing off for a minute.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);

@@ -22,11 +22,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> GrpcAgentClient::NewChannel(const
     creds = *c;
   }
   // Agents' certificates name the host (CN/SAN = host name), not its address.
-  grpc::ChannelArguments args = DefaultChannelArguments(config.insecure_plaintext ? "" : host.name);
   // Pings keep a step's stream honest (a dead agent is noticed in seconds); an idle channel kept
   // between runs pings nobody. A connection that died while idle is found by the next call
   // (CallOnce) or by the channel's state (the factory's cache).
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  grpc::ChannelArguments args = DefaultChannelArguments(config.insecure_plaintext ? "" : host.name,
+                                                        kDefaultConnectTimeout, /*ping_when_idle=*/false);
   return grpc::CreateCustomChannel(host.agent, creds, args);
 }
 

@@ -27,9 +27,12 @@ std::string PeerIdentity(const grpc::ServerContextBase& ctx);
 inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{5000};
 
 // Channel arguments every client uses: keepalive so a dead peer is noticed, and a bound on one
-// connection attempt (TCP connect + TLS handshake).
+// connection attempt (TCP connect + TLS handshake). `ping_when_idle` false: pings only while a
+// call is open (a channel kept between runs then costs nothing while idle). Set here, not after:
+// a second value of the same argument does not replace the first in gRPC 1.51.
 grpc::ChannelArguments DefaultChannelArguments(const std::string& ssl_target_override = "",
-                                               std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout);
+                                               std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout,
+                                               bool ping_when_idle = true);
 
 // Checks our own certificate before connecting: key matches, valid now, signed by ca_file.
 // The error names the file and the fix.

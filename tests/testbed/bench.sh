@@ -11,7 +11,8 @@
 #     preflight, final health and state, report), and the same inside the coordinator (report
 #     start to end minus the steps).
 #  5. Idle: RSS and CPU of the coordinator and each agent over IDLE_SECONDS (default 60) of no runs
-#     (their channels kept open, as between runs).
+#     (their channels kept open, as between runs), against issue 11's goal (PASS/over); PSS and
+#     anonymous memory beside RSS (RSS counts every mapped page of shared library text).
 #  6. failoverctl to its first byte of output: --help, and `plan` against a coordinator that does
 #     not listen (median of 20).
 #  7. Ten hosts running sls-bot: rolling and one wave of ten, each against the floor measured in
@@ -73,6 +74,7 @@ for kv in $idle_pids; do
   name=${kv%%=*}; pid=${kv#*=}
   t0=$(tr ' ' '\n' <<< "$idle_before" | awk -F= -v n="$name" '$1 == n {print $2}')
   idle="$idle $name=$(( $(ticks "$pid") - t0 )):$(awk '/VmRSS/ {print $2}' /proc/$pid/status)"
+  idle="$idle:$(awk '/^Pss:/ {p = $2} /^Anonymous:/ {a = $2} END {print p ":" a}' /proc/$pid/smaps_rollup)"
 done
 
 echo "bench: failoverctl to first byte of output (median of 20)"
@@ -154,11 +156,13 @@ line("failoverctl wall - steps", fixed_e2e)
 line("in the coordinator: report start..end - steps", fixed_in)
 print(f"memory: coordinator RSS {int(coord_rss) / 1024:.1f} MiB; agents RSS (MiB):",
       " ".join(f"{kv.split('=')[0]}={int(kv.split('=')[1]) / 1024:.1f}" for kv in agent_rss.split()))
-print(f"idle for {idle_s} s (no runs; channels kept):")
+print(f"idle for {idle_s} s (no runs; channels kept); goal per daemon (issue 11): CPU <= 0.10 %, RSS <= 20.0 MiB")
 for kv in idle.split():
     name, v = kv.split("=")
-    ticks, rss = v.split(":")
-    print(f"  {name:<12} CPU {int(ticks) / 100 / idle_s * 100:5.2f} %   RSS {int(rss) / 1024:5.1f} MiB")
+    ticks, rss, pss, anon = (int(x) for x in v.split(":"))
+    cpu, rss_mib = ticks / 100 / idle_s * 100, rss / 1024
+    print(f"  {name:<12} CPU {cpu:5.2f} % {'PASS' if cpu <= 0.10 else 'over'}   RSS {rss_mib:5.1f} MiB "
+          f"{'PASS' if rss_mib <= 20.0 else 'over'}   (PSS {pss / 1024:.1f} MiB, anonymous {anon / 1024:.1f} MiB)")
 print(f"failoverctl to first byte (median of 20): --help {first_byte[0]} ms; --version {first_byte[2]} ms;"
       f" plan, coordinator not listening {first_byte[1]} ms")
 PY
