@@ -576,25 +576,41 @@ void RunExecutor::AfterGates() {
 
 void RunExecutor::FinalState() {
   const auto hosts = Entries(plan_.host_units);
-  ForEachParallel(hosts.size(), [&](size_t i) {
-    [this, &host = hosts[i]->first, &units = hosts[i]->second] {
-      v1::GetStateRequest req;
-      req.set_run_id(report_.run_id());
-      for (const auto& u : units) req.add_units(u);
-      auto resp = clients_.count(host) ? clients_.at(host)->GetState(req)
-                                       : absl::StatusOr<v1::GetStateResponse>(absl::NotFoundError("no client"));
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!resp.ok()) {
-        report_.add_errors(absl::StrCat("final state: ", resp.status().message()));
-        return;
-      }
+  ForEachParallel(hosts.size(), [&](size_t i) { FinalStateOf(hosts[i]->first, hosts[i]->second); });
+}
+
+void RunExecutor::FinalStateOf(const std::string& host, const std::vector<std::string>& units) {
+  v1::GetStateRequest req;
+  req.set_run_id(report_.run_id());
+  for (const auto& u : units) req.add_units(u);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    req.set_release(reserved_hosts_.count(host) > 0);  // executed runs: the last call to the host releases it
+  }
+  auto resp = clients_.count(host) ? clients_.at(host)->GetState(req)
+                                   : absl::StatusOr<v1::GetStateResponse>(absl::NotFoundError("no client"));
+  bool release_again = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!resp.ok()) {
+      report_.add_errors(absl::StrCat("final state: ", resp.status().message()));
+    } else {
       if (lost_hosts_.erase(host))
         Emit(host, "", "final-state", absl::StrCat("host ", host, " was lost during the run and answers again"),
              v1::SEVERITY_WARN);
       AddAgentState(*resp, &report_);
-      if (plan_.options.execute) CheckStayedUp(host, *resp);
-    }();
-  });
+    }
+    // Not released by the read (it failed, or an agent without GetState.release): RenewLease, as
+    // before; a host still lost is reported already and its lease ends on its own.
+    release_again = req.release() && (!resp.ok() || !resp->release_done()) && !lost_hosts_.count(host);
+    if (resp.ok() && plan_.options.execute) final_states_[host] = *std::move(resp);
+  }
+  if (release_again) ReleaseHost(host);
+}
+
+void RunExecutor::CheckFinalStates() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [host, state] : final_states_) CheckStayedUp(host, state);  // in host order
 }
 
 std::string UnitDownAfterRun(const std::string& host, const v1::UnitState& before, const v1::UnitState& after) {
@@ -622,14 +638,25 @@ void RunExecutor::ReleaseHosts() {
   std::vector<std::string> hosts;
   for (const auto& host : reserved_hosts_)
     if (!lost_hosts_.count(host)) hosts.push_back(host);  // a lost host: reported already; its lease ends on its own
-  ForEachParallel(hosts.size(), [&](size_t i) {
-    const std::string& host = hosts[i];
-    v1::RenewLeaseRequest req;
-    req.set_run_id(report_.run_id());
-    req.set_release(true);
-    auto r = clients_.at(host)->RenewLease(req);
-    if (!r.ok()) GetLogger("coordinator")->warn("[run={}] releasing host {}: {}", report_.run_id(), host, r.status().message());
-  });
+  ForEachParallel(hosts.size(), [&](size_t i) { ReleaseHost(hosts[i]); });
+}
+
+void RunExecutor::ReleaseHost(const std::string& host) {
+  v1::RenewLeaseRequest req;
+  req.set_run_id(report_.run_id());
+  req.set_release(true);
+  auto r = clients_.at(host)->RenewLease(req);
+  if (!r.ok()) GetLogger("coordinator")->warn("[run={}] releasing host {}: {}", report_.run_id(), host, r.status().message());
+}
+
+void RunExecutor::StopLeaseKeeper(std::thread* keeper) {
+  if (!keeper->joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    run_over_ = true;
+  }
+  lease_cv_.notify_all();
+  keeper->join();
 }
 
 void RunExecutor::LeaseKeeper() {
@@ -750,17 +777,13 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
         s.set_reason(stop_why.empty() ? "not run: the run stopped after a failed step" : "not run: " + stop_why);
   }
   if (plan_.options.execute) Recover();
-  AfterGates();
+  // The final state read releases each host (one call per host): no renewal may follow it. The
+  // after-gates and the final read are independent (both after the last step and the recovery).
+  StopLeaseKeeper(&keeper);
+  std::thread after_gates([this] { AfterGates(); });
   FinalState();
-  if (plan_.options.execute) {
-    {
-      std::lock_guard<std::mutex> lock(lease_mu_);
-      run_over_ = true;
-    }
-    lease_cv_.notify_all();
-    keeper.join();
-    ReleaseHosts();
-  }
+  after_gates.join();
+  CheckFinalStates();  // after the gates' verdicts, as when the two ran one after the other
 
   Conclude(preflight_ok);
   return report_;

@@ -96,8 +96,16 @@ class RunExecutor {
   void ReleaseReserved();
   // The refused run's report: summary, final state = initial state, last event.
   void Refuse(const std::string& why);
+  // Every host's final state, read after its last step and its recovery; in an executed run the
+  // same call releases the host (GetStateRequest.release; the lease keeper has stopped), and a
+  // host the read did not release is released by RenewLease.
   void FinalState();
+  void FinalStateOf(const std::string& host, const std::vector<std::string>& units);
+  // CheckStayedUp for every host's final state, in host order.
+  void CheckFinalStates();
   void ReleaseHosts();
+  void ReleaseHost(const std::string& host);
+  void StopLeaseKeeper(std::thread* keeper);
   void LeaseKeeper();
   // Hosts of `service` allowed to fail (count, or percent of all hosts running it) over the whole run.
   uint32_t AllowedFailures(const std::string& service) const;
@@ -126,6 +134,7 @@ class RunExecutor {
   std::map<std::string, std::set<std::string>> failed_hosts_;  // service -> hosts failed in any of its steps
   std::set<std::string> touched_hosts_;
   std::set<std::string> reserved_hosts_;  // reserved at preflight; renewed and released by the run
+  std::map<std::string, v1::GetStateResponse> final_states_;  // executed runs: host -> its final read
   bool stopped_ = false;
   // Why a stop was requested ("" = none); once requested, it is also the run's first failure.
   std::string StopReason();

@@ -297,6 +297,28 @@ TEST_F(RunExecutorTest, AnExecutedRunReservesEveryHostAtPreflightAndReleasesThem
   for (auto& [h, a] : agents_) EXPECT_EQ(a->lease().holder(), "") << h << " released at the end";
 }
 
+TEST_F(RunExecutorTest, ReadsTheFinalStateAndReleasesEveryHostInOneCallEach) {
+  v1::Report r = Run(Execute());
+  ASSERT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_EQ(r.final_state_size(), r.initial_state_size());
+  for (auto& [h, a] : agents_) {
+    // Preflight (reserve), the recovery's read, the final read that also releases: nothing more.
+    EXPECT_EQ(a->get_state_calls.load(), 3) << h;
+    EXPECT_EQ(a->get_state_releases.load(), 1) << h;
+    EXPECT_EQ(a->renew_lease_releases.load(), 0) << h << ": released a second time";
+    EXPECT_EQ(a->lease().holder(), "") << h;
+  }
+}
+
+TEST_F(RunExecutorTest, AHostWhoseAgentDoesNotReleaseOnTheFinalReadIsReleasedByRenewLease) {
+  agents_["cerebro"]->ignores_release_in_get_state = true;  // an agent older than GetStateRequest.release
+  v1::Report r = Run(Execute());
+  ASSERT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_EQ(agents_["cerebro"]->renew_lease_releases.load(), 1);
+  EXPECT_EQ(agents_["api"]->renew_lease_releases.load(), 0);
+  for (auto& [h, a] : agents_) EXPECT_EQ(a->lease().holder(), "") << h;
+}
+
 TEST_F(RunExecutorTest, AnAgentRefusalAtPreflightIsReportedAsARefusalWithTheAgentsMessage) {
   agents_["cerebro"]->refuse_get_state =
       absl::PermissionDeniedError("unit sls-cerebro.service is not on this agent's allowlist");
