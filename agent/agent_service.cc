@@ -92,7 +92,7 @@ grpc::ServerUnaryReactor* AgentService::GetState(grpc::CallbackServerContext* ct
                                                                          req->units_size()))));
   for (const auto& u : req->units())
     if (absl::Status s = config_.allowlist.Check(u); !s.ok()) return FinishNow(ctx, Refuse(*ctx, caller, "GetState", what, s));
-  if (req->release()) {  // checked before a reservation: a refused request changes nothing
+  if (req->release() || req->release_only_if_active_size() > 0) {  // before a reservation: a refusal changes nothing
     if (absl::Status s = CheckRelease(*req); !s.ok()) return FinishNow(ctx, Refuse(*ctx, caller, "GetState", what, s));
   }
   if (req->reserve_lease_ms() > 0) {
@@ -101,8 +101,9 @@ grpc::ServerUnaryReactor* AgentService::GetState(grpc::CallbackServerContext* ct
   return FinishOnWorker(ctx, [this, req, resp]() -> grpc::Status {
     const absl::Status read = ReadState(*req, resp);
     // The run's last call: the units were read while it still held the host; release even when a
-    // read failed (the run is over either way), as RenewLease{release} would.
-    if (req->release()) {
+    // read failed (the run is over either way), as RenewLease{release} would; a conditional
+    // release only when this read shows each unit it names active.
+    if (req->release() && (req->release_only_if_active().empty() || (read.ok() && AllActive(*req, *resp)))) {
       ReleaseFor(req->run_id());
       resp->set_release_done(true);
     }
@@ -110,11 +111,25 @@ grpc::ServerUnaryReactor* AgentService::GetState(grpc::CallbackServerContext* ct
   });
 }
 
+bool AgentService::AllActive(const v1::GetStateRequest& req, const v1::GetStateResponse& resp) {
+  for (const auto& unit : req.release_only_if_active()) {
+    auto it = std::find_if(resp.units().begin(), resp.units().end(),
+                           [&](const v1::UnitState& st) { return st.unit() == unit; });
+    if (it == resp.units().end() || it->active_state() != "active") return false;
+  }
+  return true;
+}
+
 absl::Status AgentService::CheckRelease(const v1::GetStateRequest& req) const {
+  if (!req.release()) return absl::InvalidArgumentError("GetState: release_only_if_active without release");
   if (absl::Status s = ValidateId("run_id", req.run_id()); !s.ok()) return s;
   if (req.reserve_lease_ms() > 0)
     return absl::InvalidArgumentError("GetState: release and reserve_lease_ms together; a run reserves first, "
                                       "releases last");
+  for (const auto& unit : req.release_only_if_active())
+    if (std::find(req.units().begin(), req.units().end(), unit) == req.units().end())
+      return absl::InvalidArgumentError(absl::StrCat("GetState: release_only_if_active names ", unit.substr(0, 256),
+                                                     ", which is not among the units read"));
   return absl::OkStatus();
 }
 

@@ -51,7 +51,10 @@ class AgentService final : public AgentServiceBase {
  private:
   // GetState with reserve_lease_ms: takes (or renews) the host lock for req.run_id().
   absl::Status Reserve(const v1::GetStateRequest& req);
-  // GetState with release: a valid run_id, and not together with reserve_lease_ms.
+  // Each unit of req.release_only_if_active reads exactly "active" in `resp`.
+  static bool AllActive(const v1::GetStateRequest& req, const v1::GetStateResponse& resp);
+  // GetState with release: a valid run_id, not together with reserve_lease_ms, and
+  // release_only_if_active only among the units read.
   absl::Status CheckRelease(const v1::GetStateRequest& req) const;
   // The requested units' states (and the lease's holder and autonomous operations) into `resp`.
   absl::Status ReadState(const v1::GetStateRequest& req, v1::GetStateResponse* resp);

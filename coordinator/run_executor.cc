@@ -421,32 +421,53 @@ void RunExecutor::Recover() {
   std::vector<std::pair<std::string, std::vector<std::string>>> todo;
   for (const auto& [host, units] : plan_.host_units)
     if (touched_hosts_.count(host) && !SkipLostHost(host, "recovery")) todo.emplace_back(host, units);
-  ForEachParallel(todo.size(), [&](size_t i) {
-    [this, &host = todo[i].first, &units = todo[i].second, run_failed, &options] {
-      v1::GetStateRequest req;
-      req.set_run_id(report_.run_id());
-      for (const auto& u : units) req.add_units(u);
-      auto now = clients_.at(host)->GetState(req);
-      if (!now.ok()) {
-        std::lock_guard<std::mutex> lock(mu_);
-        report_.add_errors(absl::StrCat("recovery: ", now.status().message(), "; whether the agent restored the ",
-                                        "units it stopped is not confirmed"));
-        Emit(host, "", "recover", report_.errors(report_.errors_size() - 1), v1::SEVERITY_ERROR);
-        return;
-      }
-      // This host's entries only (the map is ordered by host): O(units), not O(all hosts).
-      std::map<std::string, v1::UnitState> initial;
-      for (auto it = initial_.lower_bound({host, ""}); it != initial_.end() && it->first.first == host; ++it)
-        initial[it->first.second] = it->second;
-      const std::vector<v1::UnitState> states(now->units().begin(), now->units().end());
-      for (const PlannedStep& step : PlanRecovery(config_, options, host, initial, states, run_failed)) {
-        Emit(host, step.unit, step.id, step.reason, v1::SEVERITY_WARN);
-        HostStepResult r = RunOnHost(step, host);
-        std::lock_guard<std::mutex> lock(mu_);
-        if (!r.ok) report_.add_errors(absl::StrCat("recovery of ", step.unit, " on ", host, " failed: ", r.reason));
-      }
-    }();
-  });
+  ForEachParallel(todo.size(), [&](size_t i) { RecoverHost(todo[i].first, todo[i].second, options, run_failed); });
+}
+
+void RunExecutor::RecoverHost(const std::string& host, const std::vector<std::string>& units,
+                              const RunOptions& options, bool run_failed) {
+  // This host's entries only (the map is ordered by host): O(units), not O(all hosts).
+  std::map<std::string, v1::UnitState> initial;
+  for (auto it = initial_.lower_bound({host, ""}); it != initial_.end() && it->first.first == host; ++it)
+    initial[it->first.second] = it->second;
+  v1::GetStateRequest req;
+  req.set_run_id(report_.run_id());
+  for (const auto& u : units) req.add_units(u);
+  bool may_finish = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    may_finish = !run_failed && reserved_hosts_.count(host) && units.size() <= static_cast<size_t>(kGetStateBatchUnits);
+  }
+  // Nothing failed so far: when every unit that was up reads active, there is nothing to recover
+  // (PlanRecovery plans a start only for a unit up before and not now), so this read is the host's
+  // final state and the agent releases the host in the same call; otherwise it keeps the lease.
+  if (may_finish) {
+    req.set_release(true);
+    for (const auto& [unit, st] : initial)
+      if (IsActiveState(st.active_state())) req.add_release_only_if_active(unit);
+  }
+  auto now = clients_.at(host)->GetState(req);
+  if (!now.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    report_.add_errors(absl::StrCat("recovery: ", now.status().message(), "; whether the agent restored the ",
+                                    "units it stopped is not confirmed"));
+    Emit(host, "", "recover", report_.errors(report_.errors_size() - 1), v1::SEVERITY_ERROR);
+    return;
+  }
+  if (may_finish && now->release_done()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    AddAgentState(*now, &report_);
+    final_states_[host] = *std::move(now);
+    finished_hosts_.insert(host);
+    return;
+  }
+  const std::vector<v1::UnitState> states(now->units().begin(), now->units().end());
+  for (const PlannedStep& step : PlanRecovery(config_, options, host, initial, states, run_failed)) {
+    Emit(host, step.unit, step.id, step.reason, v1::SEVERITY_WARN);
+    HostStepResult r = RunOnHost(step, host);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!r.ok) report_.add_errors(absl::StrCat("recovery of ", step.unit, " on ", host, " failed: ", r.reason));
+  }
 }
 
 void RunExecutor::BeforeGates() {
@@ -575,7 +596,12 @@ void RunExecutor::AfterGates() {
 }
 
 void RunExecutor::FinalState() {
-  const auto hosts = Entries(plan_.host_units);
+  std::vector<const std::pair<std::string, std::vector<std::string>>*> hosts;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& entry : plan_.host_units)
+      if (!finished_hosts_.count(entry.first)) hosts.push_back(&entry);  // finished: read and released at recovery
+  }
   ForEachParallel(hosts.size(), [&](size_t i) { FinalStateOf(hosts[i]->first, hosts[i]->second); });
 }
 
@@ -666,7 +692,8 @@ void RunExecutor::LeaseKeeper() {
     std::vector<std::string> hosts;
     {
       std::lock_guard<std::mutex> l(mu_);
-      hosts.assign(reserved_hosts_.begin(), reserved_hosts_.end());  // every host reserved at preflight
+      for (const auto& h : reserved_hosts_)  // every host reserved at preflight and not yet released
+        if (!finished_hosts_.count(h)) hosts.push_back(h);
     }
     // In parallel, so one slow host cannot make the others' leases run out.
     ForEachParallel(hosts.size(), [&](size_t i) {

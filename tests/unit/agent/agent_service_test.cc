@@ -200,6 +200,36 @@ TEST_F(AgentServiceTest, GetStateWithReleaseLeavesAnotherRunsLeaseAlone) {
   EXPECT_EQ(lease_.holder(), "run-1") << "run-2 released a lease it never held";
 }
 
+TEST_F(AgentServiceTest, AConditionalReleaseKeepsTheLeaseWhileANamedUnitIsNotActive) {
+  v1::ExecuteRequest stop = Stop();
+  stop.set_lease_ms(600000);
+  ASSERT_TRUE(Execute(stop).ok());
+  v1::GetStateRequest req = ReadAndRelease("run-1");
+  req.add_release_only_if_active("sls-api.service");
+  grpc::ClientContext ctx;
+  v1::GetStateResponse resp;
+  ASSERT_TRUE(stub_->GetState(&ctx, req, &resp).ok());
+  EXPECT_FALSE(resp.release_done());
+  EXPECT_EQ(lease_.holder(), "run-1") << "the run still has a unit to recover";
+  EXPECT_EQ(systemd_.journal(), std::vector<std::string>{"stop sls-api.service"}) << "nothing restarted";
+
+  systemd_.AddUnit("sls-api.service", "active", 43);  // recovered
+  grpc::ClientContext again;
+  ASSERT_TRUE(stub_->GetState(&again, req, &resp).ok());
+  EXPECT_TRUE(resp.release_done());
+  EXPECT_EQ(lease_.holder(), "");
+}
+
+TEST_F(AgentServiceTest, AConditionalReleaseNamingAUnitItDoesNotReadIsRefused) {
+  ASSERT_TRUE(lease_.Acquire("run-1", std::chrono::seconds(60)).ok());
+  v1::GetStateRequest req = ReadAndRelease("run-1");
+  req.add_release_only_if_active("sls-bot.service");
+  grpc::ClientContext ctx;
+  v1::GetStateResponse resp;
+  EXPECT_EQ(stub_->GetState(&ctx, req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(lease_.holder(), "run-1");
+}
+
 TEST_F(AgentServiceTest, GetStateThatReservesAndReleasesAtOnceIsRefusedAndAudited) {
   grpc::ClientContext ctx;
   v1::GetStateRequest req = ReadAndRelease("run-1");

@@ -60,7 +60,10 @@ class FakeAgent : public AgentClient {
       *resp.add_units() = *st;
     }
     for (const auto& op : lease_.autonomous()) *resp.add_autonomous_operations() = op;
-    if (req.release() && !ignores_release_in_get_state) {  // as AgentService: read first, then release
+    bool all_active = true;
+    for (const auto& u : req.release_only_if_active())
+      all_active = all_active && systemd_.GetUnitState(u)->active_state() == "active";
+    if (req.release() && all_active && !ignores_release_in_get_state) {  // as AgentService: read, then release
       ++get_state_releases;
       auto units = lease_.Release(req.run_id());
       if (!units.empty()) runner_.RestoreUnits(req.run_id(), units, "released");
