@@ -133,7 +133,13 @@ PY
   local hwm; hwm=$(awk '/VmHWM/ {print $2}' /proc/$coord_pid/status)
   local threads; threads=$(awk '/Threads/ {print $2}' /proc/$coord_pid/status)
   cleanup
-  if [ $rc -ne 0 ]; then echo "bench-scale: a run with $hosts hosts failed (rc $rc): $(tail -3 "$dir"/run*.txt)" >&2; return 1; fi
+  if [ $rc -ne 0 ]; then
+    # Where it stopped: failoverctl's last words, the coordinator's last log line (the run's phase) and the load.
+    echo "bench-scale: a run with $hosts hosts failed (rc $rc): $(tail -3 "$dir"/run*.txt)" >&2
+    echo "bench-scale: the coordinator's last log line: $(tail -1 "$dir/coordinator.log" | cut -c1-400)" >&2
+    echo "bench-scale: load: $(uptime)" >&2
+    return 1
+  fi
   python3 - "$dir/reports" "$hosts" "$par" "$job_ms" "$settle_ms" "$hwm" "$cpu0" "$cpu1" "$cpu2" "$threads" \
     "$agents_cpu1" "$agents_cpu2" <<'PY'
 import glob, json, math, sys
