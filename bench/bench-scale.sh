@@ -30,6 +30,7 @@ cleanup() {
   coord_pid=; agents_pid=
 }
 trap cleanup EXIT
+trap 'cleanup; exit 143' INT TERM  # e.g. `timeout`: no agents' process outlives the bench
 
 certs=$work/certs
 mkdir -p "$certs"
