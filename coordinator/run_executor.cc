@@ -692,7 +692,9 @@ void RunExecutor::LeaseKeeper() {
     std::vector<std::string> hosts;
     {
       std::lock_guard<std::mutex> l(mu_);
-      for (const auto& h : reserved_hosts_)  // every host reserved at preflight and not yet released
+      // Every host reserved at preflight and not yet released. A renewal already under way when a
+      // host is released at recovery is refused by its agent (Renew never takes a lease back).
+      for (const auto& h : reserved_hosts_)
         if (!finished_hosts_.count(h)) hosts.push_back(h);
     }
     // In parallel, so one slow host cannot make the others' leases run out.
