@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "failover/event_stream.h"
 #include "failover/logging.h"
 #include "failover/tls.h"
@@ -91,21 +92,63 @@ grpc::ServerUnaryReactor* AgentService::GetState(grpc::CallbackServerContext* ct
                                                                          req->units_size()))));
   for (const auto& u : req->units())
     if (absl::Status s = config_.allowlist.Check(u); !s.ok()) return FinishNow(ctx, Refuse(*ctx, caller, "GetState", what, s));
+  if (req->release() || req->release_only_if_active_size() > 0) {  // before a reservation: a refusal changes nothing
+    if (absl::Status s = CheckRelease(*req); !s.ok()) return FinishNow(ctx, Refuse(*ctx, caller, "GetState", what, s));
+  }
   if (req->reserve_lease_ms() > 0) {
     if (absl::Status s = Reserve(*req); !s.ok()) return FinishNow(ctx, Refuse(*ctx, caller, "GetState", what, s));
   }
   return FinishOnWorker(ctx, [this, req, resp]() -> grpc::Status {
-    resp->set_host(config_.host);
-    resp->set_agent_version(kVersion);
-    resp->set_held_by_run(lease_->holder());
-    for (const auto& op : lease_->autonomous()) *resp->add_autonomous_operations() = op;
-    for (auto& st : systemd_->GetUnitStates({req->units().begin(), req->units().end()})) {
-      if (!st.ok()) return ToGrpcStatus(st.status());
-      st->set_host(config_.host);
-      *resp->add_units() = *st;
+    const absl::Status read = ReadState(*req, resp);
+    // The run's last call: the units were read while it still held the host; release even when a
+    // read failed (the run is over either way), as RenewLease{release} would; a conditional
+    // release only when this read shows each unit it names active.
+    if (req->release() && (req->release_only_if_active().empty() || (read.ok() && AllActive(*req, *resp)))) {
+      ReleaseFor(req->run_id());
+      resp->set_release_done(true);
     }
-    return grpc::Status::OK;
+    return ToGrpcStatus(read);
   });
+}
+
+bool AgentService::AllActive(const v1::GetStateRequest& req, const v1::GetStateResponse& resp) {
+  for (const auto& unit : req.release_only_if_active()) {
+    auto it = std::find_if(resp.units().begin(), resp.units().end(),
+                           [&](const v1::UnitState& st) { return st.unit() == unit; });
+    if (it == resp.units().end() || it->active_state() != "active") return false;
+  }
+  return true;
+}
+
+absl::Status AgentService::CheckRelease(const v1::GetStateRequest& req) const {
+  if (!req.release()) return absl::InvalidArgumentError("GetState: release_only_if_active without release");
+  if (absl::Status s = ValidateId("run_id", req.run_id()); !s.ok()) return s;
+  if (req.reserve_lease_ms() > 0)
+    return absl::InvalidArgumentError("GetState: release and reserve_lease_ms together; a run reserves first, "
+                                      "releases last");
+  for (const auto& unit : req.release_only_if_active())
+    if (std::find(req.units().begin(), req.units().end(), unit) == req.units().end())
+      return absl::InvalidArgumentError(absl::StrCat("GetState: release_only_if_active names ", unit.substr(0, 256),
+                                                     ", which is not among the units read"));
+  return absl::OkStatus();
+}
+
+absl::Status AgentService::ReadState(const v1::GetStateRequest& req, v1::GetStateResponse* resp) {
+  resp->set_host(config_.host);
+  resp->set_agent_version(kVersion);
+  resp->set_held_by_run(lease_->holder());
+  for (const auto& op : lease_->autonomous()) *resp->add_autonomous_operations() = op;
+  for (auto& st : systemd_->GetUnitStates({req.units().begin(), req.units().end()})) {
+    if (!st.ok()) return st.status();
+    st->set_host(config_.host);
+    *resp->add_units() = *st;
+  }
+  return absl::OkStatus();
+}
+
+void AgentService::ReleaseFor(const std::string& run) {
+  auto units = lease_->Release(run);  // only a lease `run` holds
+  if (!units.empty()) runner_.RestoreUnits(run, units, "run released the host with units still stopped");
 }
 
 absl::Status AgentService::Reserve(const v1::GetStateRequest& req) {
@@ -181,8 +224,7 @@ grpc::ServerUnaryReactor* AgentService::RenewLease(grpc::CallbackServerContext* 
   if (absl::Status s = ValidateId("run_id", req->run_id()); !s.ok()) return refuse(s);
   if (req->release()) {
     return FinishOnWorker(ctx, [this, run = req->run_id()]() {
-      auto units = lease_->Release(run);
-      if (!units.empty()) runner_.RestoreUnits(run, units, "run released the host with units still stopped");
+      ReleaseFor(run);
       return grpc::Status::OK;
     });
   }
@@ -244,6 +286,9 @@ void AgentService::StartLeaseWatcher() {
 }
 
 void ApplyAgentServerOptions(grpc::ServerBuilder* builder) {
+  // gRPC's absl::Mutex records every lock order for deadlock-cycle reports (on in Debian's absl
+  // build): ~10 % of the agents' and the coordinator's CPU under load (make bench-scale, perf).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);

@@ -51,6 +51,15 @@ class AgentService final : public AgentServiceBase {
  private:
   // GetState with reserve_lease_ms: takes (or renews) the host lock for req.run_id().
   absl::Status Reserve(const v1::GetStateRequest& req);
+  // Each unit of req.release_only_if_active reads exactly "active" in `resp`.
+  static bool AllActive(const v1::GetStateRequest& req, const v1::GetStateResponse& resp);
+  // GetState with release: a valid run_id, not together with reserve_lease_ms, and
+  // release_only_if_active only among the units read.
+  absl::Status CheckRelease(const v1::GetStateRequest& req) const;
+  // The requested units' states (and the lease's holder and autonomous operations) into `resp`.
+  absl::Status ReadState(const v1::GetStateRequest& req, v1::GetStateResponse* resp);
+  // Releases the host lock when `run` holds it and starts the units it still held stopped.
+  void ReleaseFor(const std::string& run);
   // PERMISSION_DENIED unless the caller's certificate identity is allowed.
   absl::Status Authorize(const grpc::ServerContextBase& ctx, std::string* identity) const;
   // Logs and audits a refused request (caller, peer address, what, why); returns `why`.

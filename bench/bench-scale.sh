@@ -30,6 +30,7 @@ cleanup() {
   coord_pid=; agents_pid=
 }
 trap cleanup EXIT
+trap 'cleanup; exit 143' INT TERM  # e.g. `timeout`: no agents' process outlives the bench
 
 certs=$work/certs
 mkdir -p "$certs"
@@ -47,6 +48,7 @@ mkdir -p "$certs"
 )
 
 proc_cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+procs_cpu_s() { local p t=0; for p in "$@"; do t=$(awk -v t="$t" '{printf "%.2f", t + ($14 + $15) / 100}' "/proc/$p/stat"); done; echo "$t"; }
 
 # Why this machine cannot run `hosts` agents, or nothing. Each agents' process (AGENTS_PER_PROCESS
 # agents) holds a listening socket and an accepted connection per agent; the coordinator a
@@ -115,15 +117,34 @@ PY
   local rc=0
   "$bin/failoverctl" --coordinator "unix:$sock" --timeout 600 run --execute > "$dir/run-cold.txt" 2>&1 || rc=$?
   local cpu1; cpu1=$(proc_cpu_s $coord_pid)
+  local agents_cpu1; agents_cpu1=$(procs_cpu_s $agents_pid)
+  # PERF=1: `perf record -g` of the coordinator and of the first agents' process during the warm run
+  # (perf-coordinator.data, perf-agents.data in the size's directory).
+  local perf_pids=""
+  if [ "${PERF:-0}" = 1 ] && [ $rc -eq 0 ]; then
+    perf record -g -o "$dir/perf-coordinator.data" -p "$coord_pid" 2> "$dir/perf-coordinator.log" & perf_pids="$!"
+    local first_agents; first_agents=$(echo $agents_pid | cut -d' ' -f1)
+    perf record -g -o "$dir/perf-agents.data" -p "$first_agents" 2> "$dir/perf-agents.log" & perf_pids="$perf_pids $!"
+    sleep 1
+  fi
   [ $rc -eq 0 ] && { "$bin/failoverctl" --coordinator "unix:$sock" --timeout 600 run --execute > "$dir/run.txt" 2>&1 || rc=$?; }
+  for p in $perf_pids; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   local cpu2; cpu2=$(proc_cpu_s $coord_pid)
+  local agents_cpu2; agents_cpu2=$(procs_cpu_s $agents_pid)
   local hwm; hwm=$(awk '/VmHWM/ {print $2}' /proc/$coord_pid/status)
   local threads; threads=$(awk '/Threads/ {print $2}' /proc/$coord_pid/status)
   cleanup
-  if [ $rc -ne 0 ]; then echo "bench-scale: a run with $hosts hosts failed (rc $rc): $(tail -3 "$dir"/run*.txt)" >&2; return 1; fi
-  python3 - "$dir/reports" "$hosts" "$par" "$job_ms" "$settle_ms" "$hwm" "$cpu0" "$cpu1" "$cpu2" "$threads" <<'PY'
+  if [ $rc -ne 0 ]; then
+    # Where it stopped: failoverctl's last words, the coordinator's last log line (the run's phase) and the load.
+    echo "bench-scale: a run with $hosts hosts failed (rc $rc): $(tail -3 "$dir"/run*.txt)" >&2
+    echo "bench-scale: the coordinator's last log line: $(tail -1 "$dir/coordinator.log" | cut -c1-400)" >&2
+    echo "bench-scale: load: $(uptime)" >&2
+    return 1
+  fi
+  python3 - "$dir/reports" "$hosts" "$par" "$job_ms" "$settle_ms" "$hwm" "$cpu0" "$cpu1" "$cpu2" "$threads" \
+    "$agents_cpu1" "$agents_cpu2" <<'PY'
 import glob, json, math, sys
-reports, n, par, job, settle, hwm, cpu0, cpu1, cpu2, threads = sys.argv[1:]
+reports, n, par, job, settle, hwm, cpu0, cpu1, cpu2, threads, agents_cpu1, agents_cpu2 = sys.argv[1:]
 n, par, job, settle = int(n), int(par), int(job), int(settle)
 waves = math.ceil(n / par)
 floor_ms = waves * (2 * job + settle)
@@ -141,7 +162,8 @@ for name, (wall, over, pre, post), cpu in (("cold", cold, cpu_cold), ("warm", wa
     print(f"  {n:>6} hosts, max_parallel {par:>5} ({waves:>3} wave(s)), {name}: wall {wall:9.1f} ms, simulated jobs "
           f"{floor_ms:5.0f} ms, overhead {over:8.1f} ms ({over / waves:7.1f} ms/wave; before the first step {pre:.1f}, "
           f"after the last {post:.1f}), coordinator CPU {cpu:6.2f} s", flush=True)
-print(f"  {n:>6} hosts: coordinator peak RSS {int(hwm) / 1024:6.1f} MiB, threads at end {threads}", flush=True)
+print(f"  {n:>6} hosts: coordinator peak RSS {int(hwm) / 1024:6.1f} MiB, threads at end {threads}; the agents' "
+      f"processes' CPU in the warm run {float(agents_cpu2) - float(agents_cpu1):.2f} s", flush=True)
 with open(reports + "/../result.json", "w") as f:
     json.dump({"hosts": n, "waves": waves, "overhead_ms": round(warm[1], 1), "rss_mb": round(int(hwm) / 1024, 1),
                "cpu_s": round(cpu_warm, 2), "cold_overhead_ms": round(cold[1], 1), "cold_cpu_s": round(cpu_cold, 2)}, f)

@@ -31,6 +31,8 @@ class AgentClientFactory {
 // is redialled by the client's next call (GrpcAgentClient::CallOnce).
 class GrpcAgentClientFactory : public AgentClientFactory {
  public:
+  // Also turns off absl's deadlock-cycle bookkeeping for the process (gRPC's mutexes; see .cc).
+  GrpcAgentClientFactory();
   absl::StatusOr<std::unique_ptr<AgentClient>> Create(const Config& config, const HostConfig& host) override;
 
   // Channels made so far (new or replaced); for tests and the benchmark.

@@ -86,6 +86,9 @@ absl::StatusOr<v1::GetStateResponse> GrpcAgentClient::GetState(const v1::GetStat
     v1::GetStateRequest batch = req;
     batch.clear_units();
     for (int end = std::min(req.units_size(), i + kGetStateBatch); i < end; ++i) batch.add_units(req.units(i));
+    const bool last = i >= req.units_size();
+    batch.set_release(req.release() && last);  // released after the last batch's read
+    if (!last) batch.clear_release_only_if_active();  // the caller names units of one batch only
     v1::GetStateResponse resp;
     grpc::Status rpc = CallOnce(std::chrono::system_clock::now() + call_timeout_, [&](auto deadline) {
       grpc::ClientContext ctx;
@@ -100,6 +103,7 @@ absl::StatusOr<v1::GetStateResponse> GrpcAgentClient::GetState(const v1::GetStat
       first = false;
     } else {
       for (auto& u : *resp.mutable_units()) *all.add_units() = std::move(u);
+      all.set_release_done(resp.release_done());
     }
   } while (i < req.units_size());
   return all;

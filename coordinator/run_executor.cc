@@ -421,32 +421,53 @@ void RunExecutor::Recover() {
   std::vector<std::pair<std::string, std::vector<std::string>>> todo;
   for (const auto& [host, units] : plan_.host_units)
     if (touched_hosts_.count(host) && !SkipLostHost(host, "recovery")) todo.emplace_back(host, units);
-  ForEachParallel(todo.size(), [&](size_t i) {
-    [this, &host = todo[i].first, &units = todo[i].second, run_failed, &options] {
-      v1::GetStateRequest req;
-      req.set_run_id(report_.run_id());
-      for (const auto& u : units) req.add_units(u);
-      auto now = clients_.at(host)->GetState(req);
-      if (!now.ok()) {
-        std::lock_guard<std::mutex> lock(mu_);
-        report_.add_errors(absl::StrCat("recovery: ", now.status().message(), "; whether the agent restored the ",
-                                        "units it stopped is not confirmed"));
-        Emit(host, "", "recover", report_.errors(report_.errors_size() - 1), v1::SEVERITY_ERROR);
-        return;
-      }
-      // This host's entries only (the map is ordered by host): O(units), not O(all hosts).
-      std::map<std::string, v1::UnitState> initial;
-      for (auto it = initial_.lower_bound({host, ""}); it != initial_.end() && it->first.first == host; ++it)
-        initial[it->first.second] = it->second;
-      const std::vector<v1::UnitState> states(now->units().begin(), now->units().end());
-      for (const PlannedStep& step : PlanRecovery(config_, options, host, initial, states, run_failed)) {
-        Emit(host, step.unit, step.id, step.reason, v1::SEVERITY_WARN);
-        HostStepResult r = RunOnHost(step, host);
-        std::lock_guard<std::mutex> lock(mu_);
-        if (!r.ok) report_.add_errors(absl::StrCat("recovery of ", step.unit, " on ", host, " failed: ", r.reason));
-      }
-    }();
-  });
+  ForEachParallel(todo.size(), [&](size_t i) { RecoverHost(todo[i].first, todo[i].second, options, run_failed); });
+}
+
+void RunExecutor::RecoverHost(const std::string& host, const std::vector<std::string>& units,
+                              const RunOptions& options, bool run_failed) {
+  // This host's entries only (the map is ordered by host): O(units), not O(all hosts).
+  std::map<std::string, v1::UnitState> initial;
+  for (auto it = initial_.lower_bound({host, ""}); it != initial_.end() && it->first.first == host; ++it)
+    initial[it->first.second] = it->second;
+  v1::GetStateRequest req;
+  req.set_run_id(report_.run_id());
+  for (const auto& u : units) req.add_units(u);
+  bool may_finish = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    may_finish = !run_failed && reserved_hosts_.count(host) && units.size() <= static_cast<size_t>(kGetStateBatchUnits);
+  }
+  // Nothing failed so far: when every unit that was up reads active, there is nothing to recover
+  // (PlanRecovery plans a start only for a unit up before and not now), so this read is the host's
+  // final state and the agent releases the host in the same call; otherwise it keeps the lease.
+  if (may_finish) {
+    req.set_release(true);
+    for (const auto& [unit, st] : initial)
+      if (IsActiveState(st.active_state())) req.add_release_only_if_active(unit);
+  }
+  auto now = clients_.at(host)->GetState(req);
+  if (!now.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    report_.add_errors(absl::StrCat("recovery: ", now.status().message(), "; whether the agent restored the ",
+                                    "units it stopped is not confirmed"));
+    Emit(host, "", "recover", report_.errors(report_.errors_size() - 1), v1::SEVERITY_ERROR);
+    return;
+  }
+  if (may_finish && now->release_done()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    AddAgentState(*now, &report_);
+    final_states_[host] = *std::move(now);
+    finished_hosts_.insert(host);
+    return;
+  }
+  const std::vector<v1::UnitState> states(now->units().begin(), now->units().end());
+  for (const PlannedStep& step : PlanRecovery(config_, options, host, initial, states, run_failed)) {
+    Emit(host, step.unit, step.id, step.reason, v1::SEVERITY_WARN);
+    HostStepResult r = RunOnHost(step, host);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!r.ok) report_.add_errors(absl::StrCat("recovery of ", step.unit, " on ", host, " failed: ", r.reason));
+  }
 }
 
 void RunExecutor::BeforeGates() {
@@ -575,26 +596,47 @@ void RunExecutor::AfterGates() {
 }
 
 void RunExecutor::FinalState() {
-  const auto hosts = Entries(plan_.host_units);
-  ForEachParallel(hosts.size(), [&](size_t i) {
-    [this, &host = hosts[i]->first, &units = hosts[i]->second] {
-      v1::GetStateRequest req;
-      req.set_run_id(report_.run_id());
-      for (const auto& u : units) req.add_units(u);
-      auto resp = clients_.count(host) ? clients_.at(host)->GetState(req)
-                                       : absl::StatusOr<v1::GetStateResponse>(absl::NotFoundError("no client"));
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!resp.ok()) {
-        report_.add_errors(absl::StrCat("final state: ", resp.status().message()));
-        return;
-      }
+  std::vector<const std::pair<std::string, std::vector<std::string>>*> hosts;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& entry : plan_.host_units)
+      if (!finished_hosts_.count(entry.first)) hosts.push_back(&entry);  // finished: read and released at recovery
+  }
+  ForEachParallel(hosts.size(), [&](size_t i) { FinalStateOf(hosts[i]->first, hosts[i]->second); });
+}
+
+void RunExecutor::FinalStateOf(const std::string& host, const std::vector<std::string>& units) {
+  v1::GetStateRequest req;
+  req.set_run_id(report_.run_id());
+  for (const auto& u : units) req.add_units(u);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    req.set_release(reserved_hosts_.count(host) > 0);  // executed runs: the last call to the host releases it
+  }
+  auto resp = clients_.count(host) ? clients_.at(host)->GetState(req)
+                                   : absl::StatusOr<v1::GetStateResponse>(absl::NotFoundError("no client"));
+  bool release_again = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!resp.ok()) {
+      report_.add_errors(absl::StrCat("final state: ", resp.status().message()));
+    } else {
       if (lost_hosts_.erase(host))
         Emit(host, "", "final-state", absl::StrCat("host ", host, " was lost during the run and answers again"),
              v1::SEVERITY_WARN);
       AddAgentState(*resp, &report_);
-      if (plan_.options.execute) CheckStayedUp(host, *resp);
-    }();
-  });
+    }
+    // Not released by the read (it failed, or an agent without GetState.release): RenewLease, as
+    // before; a host still lost is reported already and its lease ends on its own.
+    release_again = req.release() && (!resp.ok() || !resp->release_done()) && !lost_hosts_.count(host);
+    if (resp.ok() && plan_.options.execute) final_states_[host] = *std::move(resp);
+  }
+  if (release_again) ReleaseHost(host);
+}
+
+void RunExecutor::CheckFinalStates() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [host, state] : final_states_) CheckStayedUp(host, state);  // in host order
 }
 
 std::string UnitDownAfterRun(const std::string& host, const v1::UnitState& before, const v1::UnitState& after) {
@@ -622,14 +664,25 @@ void RunExecutor::ReleaseHosts() {
   std::vector<std::string> hosts;
   for (const auto& host : reserved_hosts_)
     if (!lost_hosts_.count(host)) hosts.push_back(host);  // a lost host: reported already; its lease ends on its own
-  ForEachParallel(hosts.size(), [&](size_t i) {
-    const std::string& host = hosts[i];
-    v1::RenewLeaseRequest req;
-    req.set_run_id(report_.run_id());
-    req.set_release(true);
-    auto r = clients_.at(host)->RenewLease(req);
-    if (!r.ok()) GetLogger("coordinator")->warn("[run={}] releasing host {}: {}", report_.run_id(), host, r.status().message());
-  });
+  ForEachParallel(hosts.size(), [&](size_t i) { ReleaseHost(hosts[i]); });
+}
+
+void RunExecutor::ReleaseHost(const std::string& host) {
+  v1::RenewLeaseRequest req;
+  req.set_run_id(report_.run_id());
+  req.set_release(true);
+  auto r = clients_.at(host)->RenewLease(req);
+  if (!r.ok()) GetLogger("coordinator")->warn("[run={}] releasing host {}: {}", report_.run_id(), host, r.status().message());
+}
+
+void RunExecutor::StopLeaseKeeper(std::thread* keeper) {
+  if (!keeper->joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    run_over_ = true;
+  }
+  lease_cv_.notify_all();
+  keeper->join();
 }
 
 void RunExecutor::LeaseKeeper() {
@@ -639,7 +692,10 @@ void RunExecutor::LeaseKeeper() {
     std::vector<std::string> hosts;
     {
       std::lock_guard<std::mutex> l(mu_);
-      hosts.assign(reserved_hosts_.begin(), reserved_hosts_.end());  // every host reserved at preflight
+      // Every host reserved at preflight and not yet released. A renewal already under way when a
+      // host is released at recovery is refused by its agent (Renew never takes a lease back).
+      for (const auto& h : reserved_hosts_)
+        if (!finished_hosts_.count(h)) hosts.push_back(h);
     }
     // In parallel, so one slow host cannot make the others' leases run out.
     ForEachParallel(hosts.size(), [&](size_t i) {
@@ -753,17 +809,13 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
         s.set_reason(stop_why.empty() ? "not run: the run stopped after a failed step" : "not run: " + stop_why);
   }
   if (plan_.options.execute) Recover();
-  AfterGates();
+  // The final state read releases each host (one call per host): no renewal may follow it. The
+  // after-gates and the final read are independent (both after the last step and the recovery).
+  StopLeaseKeeper(&keeper);
+  std::thread after_gates([this] { AfterGates(); });
   FinalState();
-  if (plan_.options.execute) {
-    {
-      std::lock_guard<std::mutex> lock(lease_mu_);
-      run_over_ = true;
-    }
-    lease_cv_.notify_all();
-    keeper.join();
-    ReleaseHosts();
-  }
+  after_gates.join();
+  CheckFinalStates();  // after the gates' verdicts, as when the two ran one after the other
 
   Conclude(preflight_ok);
   return report_;

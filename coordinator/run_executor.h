@@ -78,6 +78,11 @@ class RunExecutor {
   // Sends `step` (as planned) to one host and records its answers.
   HostStepResult RunOnHost(const PlannedStep& step, const std::string& host);
   void Recover();
+  // Reads the host after the last step; plans and runs its recovery steps. A run that has not
+  // failed also asks the agent to release the host when every unit that was up is active: then
+  // that read is the host's final state (finished_hosts_) and nothing more is asked of the host.
+  void RecoverHost(const std::string& host, const std::vector<std::string>& units, const RunOptions& options,
+                   bool run_failed);
   // Gates (gate_plan.h): the state before the first step, the stop conditions while the steps
   // run, the state after the last step and the recovery.
   void BeforeGates();
@@ -96,8 +101,16 @@ class RunExecutor {
   void ReleaseReserved();
   // The refused run's report: summary, final state = initial state, last event.
   void Refuse(const std::string& why);
+  // Every host's final state, read after its last step and its recovery; in an executed run the
+  // same call releases the host (GetStateRequest.release; the lease keeper has stopped), and a
+  // host the read did not release is released by RenewLease.
   void FinalState();
+  void FinalStateOf(const std::string& host, const std::vector<std::string>& units);
+  // CheckStayedUp for every host's final state, in host order.
+  void CheckFinalStates();
   void ReleaseHosts();
+  void ReleaseHost(const std::string& host);
+  void StopLeaseKeeper(std::thread* keeper);
   void LeaseKeeper();
   // Hosts of `service` allowed to fail (count, or percent of all hosts running it) over the whole run.
   uint32_t AllowedFailures(const std::string& service) const;
@@ -126,6 +139,8 @@ class RunExecutor {
   std::map<std::string, std::set<std::string>> failed_hosts_;  // service -> hosts failed in any of its steps
   std::set<std::string> touched_hosts_;
   std::set<std::string> reserved_hosts_;  // reserved at preflight; renewed and released by the run
+  std::map<std::string, v1::GetStateResponse> final_states_;  // executed runs: host -> its final read
+  std::set<std::string> finished_hosts_;  // final state read and host released at recovery
   bool stopped_ = false;
   // Why a stop was requested ("" = none); once requested, it is also the run's first failure.
   std::string StopReason();

@@ -165,5 +165,80 @@ TEST_F(AgentServiceTest, InjectFaultDryRunSaysWhatItWouldDoAndKillsNothing) {
   EXPECT_TRUE(systemd_.journal().empty());
 }
 
+v1::GetStateRequest ReadAndRelease(const std::string& run) {
+  v1::GetStateRequest req;
+  req.set_run_id(run);
+  req.add_units("sls-api.service");
+  req.set_release(true);
+  return req;
+}
+
+TEST_F(AgentServiceTest, GetStateWithReleaseReadsTheUnitsWhileHeldThenReleasesAndStartsWhatTheRunHeld) {
+  v1::ExecuteRequest stop = Stop();
+  stop.set_lease_ms(600000);  // outlasts the slow (30 s) stop
+  ASSERT_TRUE(Execute(stop).ok());
+  ASSERT_EQ(lease_.holder(), "run-1");
+  grpc::ClientContext ctx;
+  v1::GetStateResponse resp;
+  ASSERT_TRUE(stub_->GetState(&ctx, ReadAndRelease("run-1"), &resp).ok());
+  ASSERT_EQ(resp.units_size(), 1);
+  EXPECT_EQ(resp.units(0).active_state(), "inactive") << "read before the release restarted it";
+  EXPECT_EQ(resp.held_by_run(), "run-1");
+  EXPECT_TRUE(resp.release_done());
+  EXPECT_EQ(lease_.holder(), "");
+  EXPECT_EQ(systemd_.journal(), (std::vector<std::string>{"stop sls-api.service", "start sls-api.service"}))
+      << "the unit the run still held stopped is started on release";
+}
+
+TEST_F(AgentServiceTest, GetStateWithReleaseLeavesAnotherRunsLeaseAlone) {
+  ASSERT_TRUE(lease_.Acquire("run-1", std::chrono::seconds(60)).ok());
+  grpc::ClientContext ctx;
+  v1::GetStateResponse resp;
+  ASSERT_TRUE(stub_->GetState(&ctx, ReadAndRelease("run-2"), &resp).ok());
+  EXPECT_EQ(resp.units_size(), 1);
+  EXPECT_TRUE(resp.release_done());
+  EXPECT_EQ(lease_.holder(), "run-1") << "run-2 released a lease it never held";
+}
+
+TEST_F(AgentServiceTest, AConditionalReleaseKeepsTheLeaseWhileANamedUnitIsNotActive) {
+  v1::ExecuteRequest stop = Stop();
+  stop.set_lease_ms(600000);
+  ASSERT_TRUE(Execute(stop).ok());
+  v1::GetStateRequest req = ReadAndRelease("run-1");
+  req.add_release_only_if_active("sls-api.service");
+  grpc::ClientContext ctx;
+  v1::GetStateResponse resp;
+  ASSERT_TRUE(stub_->GetState(&ctx, req, &resp).ok());
+  EXPECT_FALSE(resp.release_done());
+  EXPECT_EQ(lease_.holder(), "run-1") << "the run still has a unit to recover";
+  EXPECT_EQ(systemd_.journal(), std::vector<std::string>{"stop sls-api.service"}) << "nothing restarted";
+
+  systemd_.AddUnit("sls-api.service", "active", 43);  // recovered
+  grpc::ClientContext again;
+  ASSERT_TRUE(stub_->GetState(&again, req, &resp).ok());
+  EXPECT_TRUE(resp.release_done());
+  EXPECT_EQ(lease_.holder(), "");
+}
+
+TEST_F(AgentServiceTest, AConditionalReleaseNamingAUnitItDoesNotReadIsRefused) {
+  ASSERT_TRUE(lease_.Acquire("run-1", std::chrono::seconds(60)).ok());
+  v1::GetStateRequest req = ReadAndRelease("run-1");
+  req.add_release_only_if_active("sls-bot.service");
+  grpc::ClientContext ctx;
+  v1::GetStateResponse resp;
+  EXPECT_EQ(stub_->GetState(&ctx, req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(lease_.holder(), "run-1");
+}
+
+TEST_F(AgentServiceTest, GetStateThatReservesAndReleasesAtOnceIsRefusedAndAudited) {
+  grpc::ClientContext ctx;
+  v1::GetStateRequest req = ReadAndRelease("run-1");
+  req.set_reserve_lease_ms(10000);
+  v1::GetStateResponse resp;
+  EXPECT_EQ(stub_->GetState(&ctx, req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(lease_.holder(), "") << "nothing reserved";
+  EXPECT_NE(Audit().find("release and reserve_lease_ms together"), std::string::npos) << Audit();
+}
+
 }  // namespace
 }  // namespace failover::agent

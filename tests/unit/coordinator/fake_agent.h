@@ -1,6 +1,7 @@
 // An in-process agent for executor unit tests: the real StepRunner over FakeSystemd.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -37,7 +38,13 @@ class FakeAgent : public AgentClient {
   // Fails the stream after this many events (simulates a lost agent); -1 = never.
   int break_after_events = -1;
 
+  // Calls so far (the executor's calls per host per run).
+  std::atomic<int> get_state_calls{0}, get_state_releases{0}, renew_lease_calls{0}, renew_lease_releases{0};
+  // When set, GetState ignores `release` (an agent that predates GetStateRequest.release).
+  bool ignores_release_in_get_state = false;
+
   absl::StatusOr<v1::GetStateResponse> GetState(const v1::GetStateRequest& req) override {
+    ++get_state_calls;
     if (unreachable) return absl::UnavailableError("host " + host_ + ": agent unreachable: connection refused");
     if (!refuse_get_state.ok()) return refuse_get_state;
     if (req.reserve_lease_ms() > 0) {  // as AgentService::Reserve
@@ -53,6 +60,15 @@ class FakeAgent : public AgentClient {
       *resp.add_units() = *st;
     }
     for (const auto& op : lease_.autonomous()) *resp.add_autonomous_operations() = op;
+    bool all_active = true;
+    for (const auto& u : req.release_only_if_active())
+      all_active = all_active && systemd_.GetUnitState(u)->active_state() == "active";
+    if (req.release() && all_active && !ignores_release_in_get_state) {  // as AgentService: read, then release
+      ++get_state_releases;
+      auto units = lease_.Release(req.run_id());
+      if (!units.empty()) runner_.RestoreUnits(req.run_id(), units, "released");
+      resp.set_release_done(true);
+    }
     return resp;
   }
   absl::Status Execute(const v1::ExecuteRequest& req, const std::function<void(const v1::AgentEvent&)>& on_event,
@@ -87,8 +103,10 @@ class FakeAgent : public AgentClient {
     return resp;
   }
   absl::StatusOr<v1::RenewLeaseResponse> RenewLease(const v1::RenewLeaseRequest& req) override {
+    ++renew_lease_calls;
     if (unreachable) return absl::UnavailableError("unreachable");
     if (req.release()) {
+      ++renew_lease_releases;
       auto units = lease_.Release(req.run_id());
       if (!units.empty()) runner_.RestoreUnits(req.run_id(), units, "released");
       return v1::RenewLeaseResponse();

@@ -297,6 +297,52 @@ TEST_F(RunExecutorTest, AnExecutedRunReservesEveryHostAtPreflightAndReleasesThem
   for (auto& [h, a] : agents_) EXPECT_EQ(a->lease().holder(), "") << h << " released at the end";
 }
 
+TEST_F(RunExecutorTest, ReadsTheFinalStateAndReleasesEveryHostInOneCallEach) {
+  v1::Report r = Run(Execute());
+  ASSERT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_EQ(r.final_state_size(), r.initial_state_size());
+  for (auto& [h, a] : agents_) {
+    // Preflight (reserve), then one read after the last step: nothing to recover, so it is the
+    // final state and it releases the host. Nothing more.
+    EXPECT_EQ(a->get_state_calls.load(), 2) << h;
+    EXPECT_EQ(a->get_state_releases.load(), 1) << h;
+    EXPECT_EQ(a->renew_lease_releases.load(), 0) << h << ": released a second time";
+    EXPECT_EQ(a->lease().holder(), "") << h;
+  }
+}
+
+TEST_F(RunExecutorTest, AHostWhoseAgentDoesNotReleaseOnTheFinalReadIsReleasedByRenewLease) {
+  agents_["cerebro"]->ignores_release_in_get_state = true;  // an agent older than GetStateRequest.release
+  v1::Report r = Run(Execute());
+  ASSERT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_EQ(agents_["cerebro"]->renew_lease_releases.load(), 1);
+  EXPECT_EQ(agents_["api"]->renew_lease_releases.load(), 0);
+  for (auto& [h, a] : agents_) EXPECT_EQ(a->lease().holder(), "") << h;
+}
+
+TEST_F(RunExecutorTest, AUnitDownAfterItsStepInARunThatHasNotFailedIsStartedBeforeItsHostIsReleased) {
+  auto plan = BuildPlan(config_, Execute());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const PlannedStep last = plan->steps.back();
+  const std::string host = last.hosts.front();
+  on_event_ = [&](const v1::RunEvent& e) {  // it crashes once its step is over
+    if (e.step_id() == last.id && e.message().find(" succeeded") != std::string::npos)
+      agents_[host]->systemd().AddUnit(last.unit, "inactive");
+  };
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_EQ(agents_[host]->systemd().GetUnitState(last.unit)->active_state(), "active");
+  EXPECT_EQ(order_.back(), host + ":start " + last.unit) << "the recovery started it";
+  // The read after the last step kept the lease (a unit down); the final read released it.
+  EXPECT_EQ(agents_[host]->get_state_calls.load(), 3);
+  EXPECT_EQ(agents_[host]->get_state_releases.load(), 1);
+  EXPECT_EQ(agents_[host]->lease().holder(), "");
+  bool final_active = false;
+  for (const auto& st : r.final_state())
+    final_active = final_active || (st.host() == host && st.unit() == last.unit && st.active_state() == "active");
+  EXPECT_TRUE(final_active) << "the final state was read after the recovery";
+}
+
 TEST_F(RunExecutorTest, AnAgentRefusalAtPreflightIsReportedAsARefusalWithTheAgentsMessage) {
   agents_["cerebro"]->refuse_get_state =
       absl::PermissionDeniedError("unit sls-cerebro.service is not on this agent's allowlist");
