@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -400,6 +401,16 @@ bool RunExecutor::SkipLostHost(const std::string& host, const std::string& phase
   return true;
 }
 
+bool RunExecutor::RunFailedSoFar() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stopped_ || any_failed_;
+}
+
+bool RunExecutor::Recovered() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return recovered_;
+}
+
 void RunExecutor::RequestStop(const std::string& why) {
   std::lock_guard<std::mutex> lock(stop_mu_);
   if (stop_why_.empty()) stop_why_ = why;  // the first stop wins; callable from the emit callback
@@ -464,6 +475,10 @@ void RunExecutor::RecoverHost(const std::string& host, const std::vector<std::st
   const std::vector<v1::UnitState> states(now->units().begin(), now->units().end());
   for (const PlannedStep& step : PlanRecovery(config_, options, host, initial, states, run_failed)) {
     Emit(host, step.unit, step.id, step.reason, v1::SEVERITY_WARN);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      recovered_ = true;
+    }
     HostStepResult r = RunOnHost(step, host);
     std::lock_guard<std::mutex> lock(mu_);
     if (!r.ok) report_.add_errors(absl::StrCat("recovery of ", step.unit, " on ", host, " failed: ", r.reason));
@@ -563,7 +578,9 @@ void RunExecutor::StopWatching(std::thread* watcher) {
   watcher->join();
 }
 
-void RunExecutor::AfterGates() {
+void RunExecutor::AfterGates() { RecordAfterGates(RunAfterGates()); }
+
+std::vector<v1::ProbeResult> RunExecutor::RunAfterGates() {
   const std::vector<PlannedGate>& gates = plan_.gates.after;
   std::vector<v1::ProbeResult> results(gates.size());
   std::vector<PlannedGate> reachable;
@@ -579,6 +596,11 @@ void RunExecutor::AfterGates() {
   }
   const std::vector<v1::ProbeResult> ran = gates_.RunAll(reachable, report_.run_id());
   for (size_t j = 0; j < ran.size(); ++j) results[index[j]] = ran[j];
+  return results;
+}
+
+void RunExecutor::RecordAfterGates(std::vector<v1::ProbeResult> results) {
+  const std::vector<PlannedGate>& gates = plan_.gates.after;
   std::lock_guard<std::mutex> lock(mu_);
   for (size_t i = 0; i < gates.size(); ++i) {
     v1::ProbeResult& r = results[i];
@@ -808,13 +830,22 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
       if (s.status() == v1::STEP_NOT_RUN)
         s.set_reason(stop_why.empty() ? "not run: the run stopped after a failed step" : "not run: " + stop_why);
   }
+  // A run that has not failed rarely has anything to recover: its after-gates run beside the
+  // hosts' last reads. Should a recovery act after all, they run again after it, and the report
+  // has only that later verdict.
+  std::future<std::vector<v1::ProbeResult>> early_gates;
+  if (plan_.options.execute && !RunFailedSoFar())
+    early_gates = std::async(std::launch::async, [this] { return RunAfterGates(); });
   if (plan_.options.execute) Recover();
   // The final state read releases each host (one call per host): no renewal may follow it. The
   // after-gates and the final read are independent (both after the last step and the recovery).
   StopLeaseKeeper(&keeper);
-  std::thread after_gates([this] { AfterGates(); });
+  std::future<std::vector<v1::ProbeResult>> after_gates;
+  if (early_gates.valid() && !Recovered()) after_gates = std::move(early_gates);
+  else after_gates = std::async(std::launch::async, [this] { return RunAfterGates(); });
   FinalState();
-  after_gates.join();
+  if (early_gates.valid()) early_gates.wait();  // superseded by the gates run after the recovery
+  RecordAfterGates(after_gates.get());
   CheckFinalStates();  // after the gates' verdicts, as when the two ran one after the other
 
   Conclude(preflight_ok);

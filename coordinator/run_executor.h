@@ -97,6 +97,12 @@ class RunExecutor {
   void WatchStopConditions();
   void StopWatching(std::thread* watcher);
   void AfterGates();
+  // AfterGates in two halves: the probes (no report change), then their verdicts recorded.
+  std::vector<v1::ProbeResult> RunAfterGates();
+  void RecordAfterGates(std::vector<v1::ProbeResult> results);
+  bool RunFailedSoFar();
+  // True once a recovery step was sent to any host.
+  bool Recovered();
   // Gives back every host reserved at preflight (a refused run holds nothing).
   void ReleaseReserved();
   // The refused run's report: summary, final state = initial state, last event.
@@ -142,6 +148,7 @@ class RunExecutor {
   std::map<std::string, v1::GetStateResponse> final_states_;  // executed runs: host -> its final read
   std::set<std::string> finished_hosts_;  // final state read and host released at recovery
   bool stopped_ = false;
+  bool recovered_ = false;  // a recovery step ran (guarded by mu_)
   // Why a stop was requested ("" = none); once requested, it is also the run's first failure.
   std::string StopReason();
   std::mutex stop_mu_;

@@ -487,6 +487,36 @@ TEST_F(RunExecutorGatesTest, PreFlightGatesRunBesideThePreflightReservations) {
   EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
 }
 
+TEST_F(RunExecutorGatesTest, AfterGatesRunAgainAfterARecoveryAndTheReportHasOnlyThatVerdict) {
+  auto plan = BuildPlan(config_, Execute());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const PlannedStep last = plan->steps.back();
+  const std::string host = last.hosts.front();
+  v1::ProbeSpec p;
+  p.mutable_tcp()->set_host("127.0.0.1");
+  p.mutable_tcp()->set_port(9);
+  config_.gates.push_back({"last-unit-up", host, p});
+  // The gate passes while the last step's unit is active; the unit falls once its step is over,
+  // so the after-gates run beside the hosts' last reads see it down, the recovery starts it.
+  agents_[host]->probes().before_answer = [&](const v1::ProbeSpec& spec) {
+    return spec.name() != "last-unit-up" || agents_[host]->systemd().GetUnitState(last.unit)->active_state() == "active";
+  };
+  on_event_ = [&](const v1::RunEvent& e) {
+    if (e.step_id() == last.id && e.message().find(" succeeded") != std::string::npos)
+      agents_[host]->systemd().AddUnit(last.unit, "inactive");
+  };
+  v1::Report r = Run(Execute());
+  EXPECT_EQ(r.outcome(), v1::RUN_SUCCEEDED) << r.summary();
+  EXPECT_EQ(order_.back(), host + ":start " + last.unit) << "the recovery started it";
+  int verdicts = 0;
+  for (const auto& g : r.gates_after()) {
+    if (g.name() != "last-unit-up") continue;
+    ++verdicts;
+    EXPECT_TRUE(g.passed()) << "the verdict is the one after the recovery: " << g.message();
+  }
+  EXPECT_EQ(verdicts, 1);
+}
+
 TEST_F(RunExecutorGatesTest, RequireHealthyRefusesAnExecuteBeforeAnyChangeNamingTheFailingGate) {
   agents_["api"]->probes().Set("api-port", false);
   v1::Report r = Run(RequireHealthy(false));
