@@ -25,8 +25,16 @@ for field in "Package: failover" "Version: $version" "Architecture: amd64"; do
   grep -q "^ $field" <<<"$info" || { echo "control lacks '$field'" >&2; fail=1; }
 done
 depends=$(dpkg-deb -f "$deb" Depends)
-for dep in libgrpc++ libprotobuf libsdbus-c++ systemd; do
+for dep in libsdbus-c++ libssl3 libcurl4 systemd; do
   grep -q "$dep" <<<"$depends" || { echo "Depends lacks $dep: $depends" >&2; fail=1; }
+done
+# gRPC and protobuf are in the binaries (FAILOVER_DAEMONS_STATIC_GRPC) or, built without their
+# static archives, loaded shared: then the package must depend on them.
+needed=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/bin/failover-agent > "$out/agent.bin" && readelf -d "$out/agent.bin")
+for lib in grpc++ protobuf; do
+  if grep -q "NEEDED.*lib$lib" <<<"$needed"; then
+    grep -q "lib$lib" <<<"$depends" || { echo "the agent loads lib$lib but Depends lacks it: $depends" >&2; fail=1; }
+  fi
 done
 for s in postinst prerm postrm; do
   dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx "./$s" || { echo "control lacks $s" >&2; fail=1; }
