@@ -38,6 +38,17 @@ void ForEachParallel(size_t n, Fn fn) {
   for (auto& t : threads) t.join();
 }
 
+// Tells a waiting loop thread (`over`, guarded by `mu`, watched through `cv`) to end; joins it.
+void EndAndJoin(std::mutex& mu, std::condition_variable& cv, bool* over, std::thread* thread) {
+  if (!thread->joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    *over = true;
+  }
+  cv.notify_all();
+  thread->join();
+}
+
 template <typename Map>
 std::vector<typename Map::const_iterator> Entries(const Map& m) {
   std::vector<typename Map::const_iterator> out;
@@ -568,15 +579,7 @@ void RunExecutor::WatchStopConditions() {
   }
 }
 
-void RunExecutor::StopWatching(std::thread* watcher) {
-  if (!watcher->joinable()) return;
-  {
-    std::lock_guard<std::mutex> lock(watch_mu_);
-    watch_over_ = true;
-  }
-  watch_cv_.notify_all();
-  watcher->join();
-}
+void RunExecutor::StopWatching(std::thread* watcher) { EndAndJoin(watch_mu_, watch_cv_, &watch_over_, watcher); }
 
 void RunExecutor::AfterGates() { RecordAfterGates(RunAfterGates()); }
 
@@ -697,15 +700,7 @@ void RunExecutor::ReleaseHost(const std::string& host) {
   if (!r.ok()) GetLogger("coordinator")->warn("[run={}] releasing host {}: {}", report_.run_id(), host, r.status().message());
 }
 
-void RunExecutor::StopLeaseKeeper(std::thread* keeper) {
-  if (!keeper->joinable()) return;
-  {
-    std::lock_guard<std::mutex> lock(lease_mu_);
-    run_over_ = true;
-  }
-  lease_cv_.notify_all();
-  keeper->join();
-}
+void RunExecutor::StopLeaseKeeper(std::thread* keeper) { EndAndJoin(lease_mu_, lease_cv_, &run_over_, keeper); }
 
 void RunExecutor::LeaseKeeper() {
   const auto period = std::chrono::milliseconds(std::max<uint32_t>(100, config_.defaults.lease_ms / 3));
