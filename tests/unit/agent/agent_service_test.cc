@@ -2,6 +2,8 @@
 // audited; only the coordinator's renewals extend a lease.
 #include "agent/agent_service.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -49,7 +51,11 @@ class AgentServiceTest : public ::testing::Test {
                                                    grpc::InsecureChannelCredentials()));
   }
   ~AgentServiceTest() override { server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1)); }
-  static std::string AuditPath() { return ::testing::TempDir() + "/agent-service-audit.log"; }
+  // One file per test process: ctest -j runs this suite's tests side by side, and a shared path
+  // let one test's set-up remove the log another was about to read.
+  static std::string AuditPath() {
+    return ::testing::TempDir() + "/agent-service-audit-" + std::to_string(getpid()) + ".log";
+  }
   static std::string Audit() {
     std::ifstream in(AuditPath());
     std::stringstream ss;
