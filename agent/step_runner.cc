@@ -321,14 +321,11 @@ v1::AgentEvent StepRunner::Run(const v1::ExecuteRequest& req, const std::string&
 
   // 3. Gate probes (also in a dry run: they only read), then the settle window.
   const bool settle = ok && !req.dry_run() && req.operation() != v1::OPERATION_STOP && req.healthy_for_ms() > 0;
-  // What the settle window compares against: read beside the gate's probes (D-Bus and HTTP do
-  // not wait for each other), as the gate passes.
-  std::future<std::vector<absl::StatusOr<v1::UnitState>>> gate_read;
-  if (settle) gate_read = std::async(std::launch::async, [this, &req] { return ReadStates(req); });
-  std::vector<absl::StatusOr<v1::UnitState>> final_states;
-  if (ok) ok = RunProbes(req, emit, &why);
-  const std::vector<v1::UnitState> at_gate = settle ? KnownOrUnknown(req, gate_read.get()) : std::vector<v1::UnitState>{};
-  if (ok && settle) ok = Settle(req, at_gate, emit, &why, &final_states);
+  // What the settle window compares against is read as the gate passes, beside its probes.
+  std::vector<absl::StatusOr<v1::UnitState>> gate_states, final_states;
+  if (settle) ok = ProbeWhileReading(req, emit, &why, &gate_states);
+  else if (ok) ok = RunProbes(req, emit, &why);
+  if (ok && settle) ok = Settle(req, KnownOrUnknown(req, gate_states), emit, &why, &final_states);
 
   // 4. Final state (the settle window's last read when it had one: taken at the end of the window).
   if (final_states.empty()) final_states = ReadStates(req);
@@ -374,17 +371,23 @@ bool StepRunner::RunProbes(const v1::ExecuteRequest& req, const EmitFn& emit, st
   return ok;
 }
 
+bool StepRunner::ProbeWhileReading(const v1::ExecuteRequest& req, const EmitFn& emit, std::string* why,
+                                   std::vector<absl::StatusOr<v1::UnitState>>* states) {
+  auto read = std::async(std::launch::async, [this, &req] { return ReadStates(req); });
+  const bool ok = RunProbes(req, emit, why);
+  *states = read.get();
+  return ok;
+}
+
 bool StepRunner::Settle(const v1::ExecuteRequest& req, const std::vector<v1::UnitState>& at_gate, const EmitFn& emit,
                         std::string* why, std::vector<absl::StatusOr<v1::UnitState>>* after) {
   v1::AgentEvent wait = Event(v1::AgentEvent::INFO, "");
   wait.set_message(absl::StrCat("gate passed; checking that the unit(s) stay up for ", req.healthy_for_ms(), " ms"));
   emit(wait);
   clock_->SleepFor(std::chrono::milliseconds(req.healthy_for_ms()));
-  // At the end of the window: the units' states (read beside the probes) and the probes again.
-  auto read = std::async(std::launch::async, [this, &req] { return ReadStates(req); });
+  // At the end of the window: the probes again, and the units' states read beside them.
   std::string probe_why;
-  const bool healthy = RunProbes(req, emit, &probe_why);
-  *after = read.get();
+  const bool healthy = ProbeWhileReading(req, emit, &probe_why, after);
   const std::string broke = SettleFailure(host_, req.healthy_for_ms(), at_gate, KnownOrUnknown(req, *after));
   if (!broke.empty()) {
     v1::AgentEvent e = Event(v1::AgentEvent::INFO, "");

@@ -82,6 +82,10 @@ class StepRunner {
   std::vector<absl::StatusOr<v1::UnitState>> ReadStates(const v1::ExecuteRequest& req);
   // Runs the gate probes, emitting each result; false (and `why`) at the first unhealthy one.
   bool RunProbes(const v1::ExecuteRequest& req, const EmitFn& emit, std::string* why);
+  // RunProbes while the units' states are read on another thread (D-Bus and HTTP do not wait
+  // for each other): `states` once both are done.
+  bool ProbeWhileReading(const v1::ExecuteRequest& req, const EmitFn& emit, std::string* why,
+                         std::vector<absl::StatusOr<v1::UnitState>>* states);
   // The settle window: waits req.healthy_for_ms, then the probes must pass again and the units
   // (read beside them: `after`, the step's final state) must not have gone down or restarted
   // since `at_gate`.
