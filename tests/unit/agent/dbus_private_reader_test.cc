@@ -1,0 +1,197 @@
+// DbusPrivateReader against a real sd-bus peer: a Unix socket served by libsystemd's own server
+// side (sd_bus_set_server), whose object answers Properties.Get like systemd's unit objects. The
+// agent's real use, against PID 1's /run/systemd/private, is proven on the test bed
+// (FailoverE2E.AgentsReadUnitStateOverSystemdsPrivateSocket).
+#include "agent/dbus_private_reader.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-id128.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+namespace failover::agent {
+namespace {
+
+constexpr char kPath[] = "/org/freedesktop/systemd1/unit/sls_2dapi_2eservice";
+constexpr char kUnitIface[] = "org.freedesktop.systemd1.Unit";
+constexpr char kServiceIface[] = "org.freedesktop.systemd1.Service";
+
+int GetActiveState(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void*, sd_bus_error*) {
+  return sd_bus_message_append(reply, "s", "active");
+}
+int GetTimestamp(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void*, sd_bus_error*) {
+  return sd_bus_message_append(reply, "t", uint64_t{1732900000123456});
+}
+int GetMainPid(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void*, sd_bus_error*) {
+  return sd_bus_message_append(reply, "u", uint32_t{4242});
+}
+int GetExecMainStatus(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void*, sd_bus_error*) {
+  return sd_bus_message_append(reply, "i", int32_t{-3});
+}
+
+const sd_bus_vtable kUnitVtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_PROPERTY("ActiveState", "s", GetActiveState, 0, 0),
+    SD_BUS_PROPERTY("StateChangeTimestamp", "t", GetTimestamp, 0, 0),
+    SD_BUS_VTABLE_END};
+const sd_bus_vtable kServiceVtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_PROPERTY("MainPID", "u", GetMainPid, 0, 0),
+    SD_BUS_PROPERTY("ExecMainStatus", "i", GetExecMainStatus, 0, 0),
+    SD_BUS_VTABLE_END};
+
+// A peer on a Unix socket in a temp dir, like systemd's private socket: each connection it
+// accepts is served on its own thread; HangUpAll closes them all (as systemd does to its private
+// connections when it re-executes).
+class FakeSystemdPeer {
+ public:
+  FakeSystemdPeer() {
+    char tmpl[] = "/tmp/private-reader-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    path_ = dir_ + "/private";
+    listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+    EXPECT_EQ(bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << std::strerror(errno);
+    EXPECT_EQ(listen(listen_fd_, 4), 0);
+    acceptor_ = std::thread([this] { Accept(); });
+  }
+  ~FakeSystemdPeer() {
+    stop_ = true;
+    shutdown(listen_fd_, SHUT_RDWR);
+    acceptor_.join();
+    close(listen_fd_);
+    for (auto& t : served_) t.join();
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+  std::string address() const { return "unix:path=" + path_; }
+  // Closes every connection served now; returns once they are closed.
+  void HangUpAll() {
+    ++hangups_;
+    while (open_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  int accepted() const { return accepted_; }
+
+ private:
+  void Accept() {
+    while (!stop_) {
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return;
+      ++accepted_;
+      ++open_;
+      served_.emplace_back([this, fd] { Serve(fd); });
+    }
+  }
+  void Serve(int fd) {
+    const int generation = hangups_;
+    sd_bus* bus = nullptr;
+    sd_id128_t id;
+    sd_id128_randomize(&id);
+    if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, fd, fd) < 0 || sd_bus_set_server(bus, 1, id) < 0 ||
+        sd_bus_set_anonymous(bus, 1) < 0 ||
+        sd_bus_add_object_vtable(bus, nullptr, kPath, kUnitIface, kUnitVtable, nullptr) < 0 ||
+        sd_bus_add_object_vtable(bus, nullptr, kPath, kServiceIface, kServiceVtable, nullptr) < 0 ||
+        sd_bus_start(bus) < 0) {
+      ADD_FAILURE() << "the fake peer could not start";
+    } else {
+      while (!stop_ && hangups_ == generation) {
+        int r = sd_bus_process(bus, nullptr);
+        if (r < 0) break;  // the client went away
+        if (r > 0) continue;
+        if (sd_bus_wait(bus, 20000) < 0) break;
+      }
+    }
+    sd_bus_close_unref(bus);  // closes fd
+    --open_;
+  }
+
+  std::string dir_, path_;
+  int listen_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> hangups_{0}, open_{0}, accepted_{0};
+  std::thread acceptor_;
+  std::vector<std::thread> served_;  // only the acceptor adds; joined after it ends
+};
+
+std::vector<DbusPrivateReader::Get> Gets(std::vector<std::pair<const char*, const char*>> props) {
+  std::vector<DbusPrivateReader::Get> gets;
+  for (const auto& [iface, name] : props) gets.push_back({kPath, iface, name});
+  return gets;
+}
+
+TEST(DbusPrivateReader, ReadsStringsTimestampsPidsAndSignedStatusFromThePeerInOneRoundOfCalls) {
+  FakeSystemdPeer peer;
+  DbusPrivateReader reader(peer.address());
+  auto answers = reader.Read(Gets({{kUnitIface, "ActiveState"},
+                                   {kUnitIface, "StateChangeTimestamp"},
+                                   {kServiceIface, "MainPID"},
+                                   {kServiceIface, "ExecMainStatus"}}),
+                             std::chrono::seconds(5));
+  ASSERT_TRUE(answers.ok()) << answers.status();
+  ASSERT_EQ(answers->size(), 4u);
+  for (const auto& a : *answers) ASSERT_TRUE(a.value.has_value()) << (a.error ? a.error->getMessage() : "");
+  EXPECT_EQ((*answers)[0].value->get<std::string>(), "active");
+  EXPECT_EQ((*answers)[1].value->get<uint64_t>(), 1732900000123456u);
+  EXPECT_EQ((*answers)[2].value->get<uint32_t>(), 4242u);
+  EXPECT_EQ((*answers)[3].value->get<int32_t>(), -3);
+  EXPECT_EQ(reader.reads(), 1u);
+}
+
+TEST(DbusPrivateReader, APropertyThePeerDoesNotHaveIsThatGetsErrorNotTheWholeRead) {
+  FakeSystemdPeer peer;
+  DbusPrivateReader reader(peer.address());
+  auto answers = reader.Read(Gets({{kUnitIface, "ActiveState"}, {kServiceIface, "NRestarts"}}), std::chrono::seconds(5));
+  ASSERT_TRUE(answers.ok()) << answers.status();
+  EXPECT_EQ((*answers)[0].value->get<std::string>(), "active");
+  ASSERT_TRUE((*answers)[1].error.has_value());
+  EXPECT_FALSE((*answers)[1].value.has_value());
+  EXPECT_NE((*answers)[1].error->getName().find("UnknownProperty"), std::string::npos) << (*answers)[1].error->getName();
+}
+
+TEST(DbusPrivateReader, NoSocketAtTheAddressIsUnavailableNamingItAndReadsNothing) {
+  DbusPrivateReader reader("unix:path=/nonexistent/failover-test/private");
+  auto answers = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(1));
+  ASSERT_FALSE(answers.ok());
+  EXPECT_EQ(answers.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(answers.status().message().find("/nonexistent/failover-test/private"), std::string::npos)
+      << answers.status();
+  EXPECT_EQ(reader.reads(), 0u);
+}
+
+TEST(DbusPrivateReader, AnEmptyAddressTurnsItOff) {
+  DbusPrivateReader reader("");
+  auto answers = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(1));
+  EXPECT_EQ(answers.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(DbusPrivateReader, APeerThatHangsUpIsUnavailableAtOnceAndTheNextReadConnectsAgain) {
+  FakeSystemdPeer peer;
+  DbusPrivateReader reader(peer.address());
+  ASSERT_TRUE(reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5)).ok());
+  peer.HangUpAll();  // as systemd does to its private connections when it re-executes
+  const auto t0 = std::chrono::steady_clock::now();
+  auto broken = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2)) << "a hang-up is not waited out";
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().code(), absl::StatusCode::kUnavailable);
+  // Right after a broken connection the reader connects again (it pauses only after a connect
+  // that failed).
+  auto again = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)[0].value->get<std::string>(), "active");
+  EXPECT_EQ(peer.accepted(), 2);
+  EXPECT_EQ(reader.reads(), 2u);
+}
+
+}  // namespace
+}  // namespace failover::agent
