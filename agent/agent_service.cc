@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "failover/worker_pool.h"
 #include "failover/event_stream.h"
 #include "failover/logging.h"
 #include "failover/tls.h"
@@ -17,7 +18,7 @@ constexpr char kVersion[] = "failover-agent 0.1";
 template <typename F>
 grpc::ServerUnaryReactor* FinishOnWorker(grpc::CallbackServerContext* ctx, F work) {
   auto* reactor = ctx->DefaultReactor();
-  std::thread([reactor, work = std::move(work)]() mutable { reactor->Finish(work()); }).detach();
+  WorkerPool::Shared().Run([reactor, work = std::move(work)]() mutable { reactor->Finish(work()); });
   return reactor;
 }
 

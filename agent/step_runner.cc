@@ -5,6 +5,7 @@
 #include <future>
 
 #include "absl/strings/str_cat.h"
+#include "failover/worker_pool.h"
 #include "failover/logging.h"
 #include "failover/unit_state.h"
 
@@ -373,7 +374,7 @@ bool StepRunner::RunProbes(const v1::ExecuteRequest& req, const EmitFn& emit, st
 
 bool StepRunner::ProbeWhileReading(const v1::ExecuteRequest& req, const EmitFn& emit, std::string* why,
                                    std::vector<absl::StatusOr<v1::UnitState>>* states) {
-  auto read = std::async(std::launch::async, [this, &req] { return ReadStates(req); });
+  auto read = WorkerPool::Shared().Async([this, &req] { return ReadStates(req); });
   const bool ok = RunProbes(req, emit, why);
   *states = read.get();
   return ok;

@@ -15,6 +15,7 @@
 #include "coordinator/deadline_watch.h"
 #include "coordinator/run_notices.h"
 #include "coordinator/wire_enums.h"
+#include "failover/worker_pool.h"
 #include "failover/event_stream.h"
 #include "failover/logging.h"
 #include "common/probe_runner.h"
@@ -33,10 +34,10 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, const absl
 // Runs `work` on its own thread (agents may take their deadline) and finishes the call after it.
 grpc::ServerUnaryReactor* FinishLater(grpc::CallbackServerContext* ctx, std::function<void()> work) {
   auto* reactor = ctx->DefaultReactor();
-  std::thread([reactor, work = std::move(work)] {
+  WorkerPool::Shared().Run([reactor, work = std::move(work)] {
     work();
     reactor->Finish(grpc::Status::OK);
-  }).detach();
+  });
   return reactor;
 }
 
@@ -59,7 +60,7 @@ std::string CallerName(const grpc::ServerContextBase& ctx) {
 // Like FinishLater, for work that answers with a status (the history may wait on its lock).
 grpc::ServerUnaryReactor* FinishLaterWith(grpc::CallbackServerContext* ctx, std::function<absl::Status()> work) {
   auto* reactor = ctx->DefaultReactor();
-  std::thread([reactor, work = std::move(work)] { reactor->Finish(ToGrpcStatus(work())); }).detach();
+  WorkerPool::Shared().Run([reactor, work = std::move(work)] { reactor->Finish(ToGrpcStatus(work())); });
   return reactor;
 }
 

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "failover/worker_pool.h"
 #include "failover/logging.h"
 
 namespace failover::coordinator {
@@ -41,10 +42,10 @@ v1::ProbeResult GateRunner::RunOne(const PlannedGate& gate, const std::string& r
 std::vector<v1::ProbeResult> GateRunner::RunAll(const std::vector<PlannedGate>& gates,
                                                 const std::string& run_id) const {
   std::vector<v1::ProbeResult> results(gates.size());
-  std::vector<std::thread> threads;
+  std::vector<std::future<void>> running;
   for (size_t i = 0; i < gates.size(); ++i)
-    threads.emplace_back([&, i] { results[i] = RunOne(gates[i], run_id); });
-  for (auto& t : threads) t.join();
+    running.push_back(WorkerPool::Shared().Async([&, i] { results[i] = RunOne(gates[i], run_id); }));
+  for (auto& r : running) r.get();
   return results;
 }
 

@@ -17,6 +17,7 @@
 #include "coordinator/report_faults.h"
 #include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
+#include "failover/worker_pool.h"
 #include "failover/clock.h"
 #include "failover/logging.h"
 #include "failover/unit_state.h"
@@ -160,7 +161,7 @@ absl::StatusOr<std::string> WriteReportFiles(const std::string& dir, v1::Report*
   const v1::Report& done = *report;
   std::vector<std::future<std::string>> rendering;
   for (auto render : {RenderJson, RenderMarkdown, RenderJunit, RenderHtml})
-    rendering.push_back(std::async(std::launch::async, render, std::cref(done)));
+    rendering.push_back(WorkerPool::Shared().Async([render, &done] { return render(done); }));
   std::vector<std::string> texts = {RenderText(done)};
   for (auto& r : rendering) texts.push_back(r.get());
   std::vector<std::string> written;

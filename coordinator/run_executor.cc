@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "failover/worker_pool.h"
 #include "failover/logging.h"
 #include "coordinator/budget.h"
 #include "coordinator/wire_enums.h"
@@ -31,11 +32,11 @@ void ForEachParallel(size_t n, Fn fn) {
   auto worker = [&] {
     for (size_t i = next++; i < n; i = next++) fn(i);
   };
-  std::vector<std::thread> threads;
+  std::vector<std::future<void>> helpers;
   const size_t workers = std::min(n, kMaxParallelCalls);
-  for (size_t w = 1; w < workers; ++w) threads.emplace_back(worker);
+  for (size_t w = 1; w < workers; ++w) helpers.push_back(WorkerPool::Shared().Async(worker));
   if (workers > 0) worker();  // this thread works too
-  for (auto& t : threads) t.join();
+  for (auto& h : helpers) h.get();
 }
 
 // Tells a waiting loop thread (`over`, guarded by `mu`, watched through `cv`) to end; joins it.
@@ -291,18 +292,18 @@ std::map<std::string, bool> RunExecutor::ProbeOthers(const ServiceConfig& svc, c
     *req.add_probes() = p;
     deadline_ms += p.timeout_ms();
   }
-  std::vector<std::thread> threads;
+  std::vector<std::future<void>> probing;
   for (auto& entry : healthy) {
     auto it = clients_.find(entry.first);
     if (it == clients_.end()) continue;
     bool* ok = &entry.second;
-    threads.emplace_back([&req, ok, client = it->second, deadline_ms] {
+    probing.push_back(WorkerPool::Shared().Async([&req, ok, client = it->second, deadline_ms] {
       auto r = client->Probe(req, std::chrono::milliseconds(deadline_ms));
       *ok = r.ok() && r->results_size() == req.probes_size() &&
            std::all_of(r->results().begin(), r->results().end(), [](const v1::ProbeResult& p) { return p.healthy(); });
-    });
+    }));
   }
-  for (auto& t : threads) t.join();
+  for (auto& p : probing) p.get();
   return healthy;
 }
 
@@ -353,10 +354,10 @@ void RunExecutor::RunStep(size_t index) {
     for (auto& r : results) r.reason = budget_why;
     Emit(absl::StrJoin(step.hosts, ","), step.unit, step.id, budget_why, v1::SEVERITY_ERROR);
   } else {
-    std::vector<std::thread> threads;
+    std::vector<std::future<void>> running;
     for (size_t i = 0; i < step.hosts.size(); ++i)
-      threads.emplace_back([&, i] { results[i] = RunOnHost(step, step.hosts[i]); });
-    for (auto& t : threads) t.join();
+      running.push_back(WorkerPool::Shared().Async([&, i] { results[i] = RunOnHost(step, step.hosts[i]); }));
+    for (auto& r : running) r.get();
   }
 
   std::vector<std::string> reasons;
@@ -797,9 +798,9 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
   Begin(run_id);
   // The pre-flight gates only read: they run beside the agents' state reads and reservations,
   // and both are in before anything is decided on them.
-  std::thread before([this] { BeforeGates(); });
+  auto before = WorkerPool::Shared().Async([this] { BeforeGates(); });
   const bool preflight_ok = Preflight();
-  before.join();
+  before.get();
   if (!preflight_ok && plan_.options.execute) {
     Refuse(report_.errors(0));
     return report_;
@@ -830,14 +831,14 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
   // has only that later verdict.
   std::future<std::vector<v1::ProbeResult>> early_gates;
   if (plan_.options.execute && !RunFailedSoFar())
-    early_gates = std::async(std::launch::async, [this] { return RunAfterGates(); });
+    early_gates = WorkerPool::Shared().Async([this] { return RunAfterGates(); });
   if (plan_.options.execute) Recover();
   // The final state read releases each host (one call per host): no renewal may follow it. The
   // after-gates and the final read are independent (both after the last step and the recovery).
   StopLeaseKeeper(&keeper);
   std::future<std::vector<v1::ProbeResult>> after_gates;
   if (early_gates.valid() && !Recovered()) after_gates = std::move(early_gates);
-  else after_gates = std::async(std::launch::async, [this] { return RunAfterGates(); });
+  else after_gates = WorkerPool::Shared().Async([this] { return RunAfterGates(); });
   FinalState();
   if (early_gates.valid()) early_gates.wait();  // superseded by the gates run after the recovery
   RecordAfterGates(after_gates.get());

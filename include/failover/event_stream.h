@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "failover/worker_pool.h"
 #include "grpcpp/grpcpp.h"
 
 namespace failover {
@@ -138,7 +139,7 @@ class EventStream {
     std::shared_ptr<Sink> sink_;
   };
 
-  // For a sync handler: runs `work` on a detached thread and writes what it pushes from this
+  // For a sync handler: runs `work` on a pool thread and writes what it pushes from this
   // thread until it returns; returns its status (CANCELLED once the client went away, the worker
   // still running; INTERNAL for a message the client could not read).
   static grpc::Status Serve(grpc::ServerContext* ctx, grpc::ServerWriter<T>* writer,
@@ -167,7 +168,7 @@ class EventStream {
     return sink->final_status_;
   }
 
-  // Starts `work` on a detached thread; it pushes messages to the sink and returns the final status.
+  // Starts `work` on a pool thread (failover/worker_pool.h); it pushes messages to the sink and returns the final status.
   static grpc::ServerWriteReactor<T>* Start(std::function<grpc::Status(Sink&)> work) {
     auto sink = std::make_shared<Sink>();
     auto* reactor = new Reactor(sink);
@@ -187,13 +188,13 @@ class EventStream {
 
  private:
   static void RunWorker(std::shared_ptr<Sink> sink, std::function<grpc::Status(Sink&)> work) {
-    std::thread([sink, work = std::move(work)] {
+    WorkerPool::Shared().Run([sink, work = std::move(work)] {
       grpc::Status status = work(*sink);
       std::lock_guard<std::mutex> lock(sink->mu_);
       sink->done_ = true;
       if (!sink->failed_ && !sink->cancelled_) sink->final_status_ = status;
       sink->MaybeWriteLocked();
-    }).detach();
+    });
   }
 };
 

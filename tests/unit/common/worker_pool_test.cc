@@ -1,0 +1,83 @@
+#include "failover/worker_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+namespace failover {
+namespace {
+
+// Polls `pred` for up to 5 s.
+bool Eventually(const std::function<bool()>& pred) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+TEST(WorkerPool, AThreadWhoseJobEndedTakesTheNextJobInsteadOfANewThread) {
+  WorkerPool pool(4);
+  std::thread::id first, second;
+  pool.Async([&] { first = std::this_thread::get_id(); }).get();
+  ASSERT_TRUE(Eventually([&] { return pool.idle() == 1; }));
+  pool.Async([&] { second = std::this_thread::get_id(); }).get();
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(pool.threads_started(), 1u);
+}
+
+TEST(WorkerPool, AJobThatBlocksDelaysNoOtherJob) {
+  WorkerPool pool(4);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto blocked = pool.Async([released] { released.wait(); });
+  // With the only thread busy, the next job gets a thread of its own and ends first.
+  auto quick = pool.Async([] { return 7; });
+  ASSERT_EQ(quick.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(quick.get(), 7);
+  EXPECT_EQ(blocked.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  release.set_value();
+  blocked.get();
+  EXPECT_EQ(pool.threads_started(), 2u);
+}
+
+TEST(WorkerPool, ThreadsBeyondMaxIdleEndWhenTheirJobsEnd) {
+  WorkerPool pool(1);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::vector<std::future<void>> jobs;
+  for (int i = 0; i < 3; ++i) jobs.push_back(pool.Async([released] { released.wait(); }));
+  release.set_value();
+  for (auto& j : jobs) j.get();
+  ASSERT_TRUE(Eventually([&] { return pool.idle() == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(pool.idle(), 1u) << "only max_idle threads stay";
+  EXPECT_EQ(pool.threads_started(), 3u);
+}
+
+TEST(WorkerPool, AsyncCarriesTheJobsExceptionToItsFuture) {
+  WorkerPool pool(2);
+  auto f = pool.Async([]() -> int { throw std::runtime_error("read failed"); });
+  EXPECT_THROW(f.get(), std::runtime_error);
+  // The thread survived its job's exception and takes the next one.
+  ASSERT_TRUE(Eventually([&] { return pool.idle() == 1; }));
+  EXPECT_EQ(pool.Async([] { return 1; }).get(), 1);
+  EXPECT_EQ(pool.threads_started(), 1u);
+}
+
+TEST(WorkerPool, ManyJobsAtOnceAllRunAndOnlyMaxIdleThreadsWaitAfterwards) {
+  WorkerPool pool(3);
+  std::atomic<int> ran{0};
+  std::vector<std::future<void>> jobs;
+  for (int i = 0; i < 50; ++i) jobs.push_back(pool.Async([&] { ++ran; }));
+  for (auto& j : jobs) j.get();
+  EXPECT_EQ(ran.load(), 50);
+  ASSERT_TRUE(Eventually([&] { return pool.idle() <= 3 && pool.idle() >= 1; }));
+  EXPECT_LE(pool.threads_started(), 50u);
+}
+
+}  // namespace
+}  // namespace failover
