@@ -6,7 +6,10 @@
 
 namespace failover {
 
-WorkerPool::WorkerPool(size_t max_idle) : state_(std::make_shared<State>()) { state_->max_idle = max_idle; }
+WorkerPool::WorkerPool(size_t max_idle, std::chrono::milliseconds idle_timeout) : state_(std::make_shared<State>()) {
+  state_->max_idle = max_idle;
+  state_->idle_timeout = idle_timeout;
+}
 
 WorkerPool::~WorkerPool() {
   std::lock_guard<std::mutex> lock(state_->mu);
@@ -40,9 +43,9 @@ void WorkerPool::Loop(std::shared_ptr<State> state, std::function<void()> job) {
     std::unique_lock<std::mutex> lock(state->mu);
     if (state->idle >= state->max_idle) return;
     ++state->idle;
-    state->wake.wait(lock, [&] { return !state->jobs.empty() || state->closing; });
+    state->wake.wait_for(lock, state->idle_timeout, [&] { return !state->jobs.empty() || state->closing; });
     --state->idle;
-    if (state->jobs.empty()) return;  // the pool closed
+    if (state->jobs.empty()) return;  // waited idle_timeout for nothing, or the pool closed
     job = std::move(state->jobs.front());
     state->jobs.pop_front();
   }

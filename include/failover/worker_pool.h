@@ -6,11 +6,13 @@
 //
 // Contract: Run never waits for a thread to be free. A job that finds no idle thread gets a new
 // one, so a job that blocks (a hung systemd, a host that does not answer) delays no other job.
-// Threads go back to waiting when their job ends; beyond `max_idle` waiting threads they end.
+// Threads go back to waiting when their job ends; beyond `max_idle` waiting threads they end, and
+// a thread that waited `idle_timeout` for a job ends (an idle daemon keeps no stacks, no wake-ups).
 // Threads are detached (jobs may outlive whoever submitted them, as a step outlives its RPC);
 // Shared() is never destroyed, so a job may run while the process exits.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -24,13 +26,14 @@ namespace failover {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(size_t max_idle);
+  explicit WorkerPool(size_t max_idle,
+                      std::chrono::milliseconds idle_timeout = std::chrono::seconds(20));
   // Waiting threads end; jobs still running finish on their threads.
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // The process's pool (16 idle threads at most); never destroyed.
+  // The process's pool (16 idle threads at most, each for 20 s); never destroyed.
   static WorkerPool& Shared();
 
   // Runs `job` on a waiting thread, or a new one when none waits.
@@ -58,6 +61,7 @@ class WorkerPool {
     size_t idle = 0;
     size_t started = 0;
     size_t max_idle = 0;
+    std::chrono::milliseconds idle_timeout{0};
     bool closing = false;
   };
   static void Loop(std::shared_ptr<State> state, std::function<void()> first);

@@ -58,6 +58,16 @@ TEST(WorkerPool, ThreadsBeyondMaxIdleEndWhenTheirJobsEnd) {
   EXPECT_EQ(pool.threads_started(), 3u);
 }
 
+TEST(WorkerPool, AThreadThatWaitedItsIdleTimeoutForAJobEnds) {
+  WorkerPool pool(4, std::chrono::milliseconds(30));
+  pool.Async([] {}).get();
+  ASSERT_TRUE(Eventually([&] { return pool.idle() == 1; }));
+  ASSERT_TRUE(Eventually([&] { return pool.idle() == 0; })) << "still waiting after its idle timeout";
+  // A job after that gets a new thread.
+  EXPECT_EQ(pool.Async([] { return 2; }).get(), 2);
+  EXPECT_EQ(pool.threads_started(), 2u);
+}
+
 TEST(WorkerPool, AsyncCarriesTheJobsExceptionToItsFuture) {
   WorkerPool pool(2);
   auto f = pool.Async([]() -> int { throw std::runtime_error("read failed"); });
