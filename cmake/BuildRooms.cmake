@@ -46,9 +46,9 @@ function(failover_require_pure)
     failover_link_closure("${target}" closure)
     foreach(item IN LISTS closure)
       string(TOLOWER "${item}" lower)
-      if(lower MATCHES "grpc|sdbus|curl")
+      if(lower MATCHES "grpc|sdbus|systemd|curl")
         message(FATAL_ERROR
-          "Build rooms: ${target} must stay pure (no gRPC, sdbus-c++ or curl) but its link closure contains "
+          "Build rooms: ${target} must stay pure (no gRPC, sdbus-c++, libsystemd or curl) but its link closure contains "
           "\"${item}\". Move the code that needs it into an edge library (failover_tls, failover_probe, "
           "failover_proto_grpc, failover_agent_lib, failover_coordinator_lib) and link that only where needed.")
       endif()

@@ -1,4 +1,4 @@
-# Fails when a pure source's include closure holds a grpcpp/, grpc/, sdbus-c++/, curl/ or
+# Fails when a pure source's include closure holds a grpcpp/, grpc/, sdbus-c++/, systemd/, curl/ or
 # yaml-cpp/ header. Debian puts every header in /usr/include, so include paths cannot enforce
 # this; the compiler's -M output (with the exact flags from compile_commands.json) can.
 # Usage: cmake -DCOMPILE_COMMANDS=<build>/compile_commands.json -DSOURCES=<a|b|...> -P CheckPureIncludes.cmake
@@ -41,11 +41,11 @@ foreach(src IN LISTS SOURCES)
     list(APPEND failures "${src}: the compiler could not list its includes: ${err}")
     continue()
   endif()
-  string(REGEX MATCHALL "[^ \t\r\n\\\\]*/(grpcpp|grpc|sdbus-c\\+\\+|curl|yaml-cpp)/[^ \t\r\n\\\\]*" bad "${deps}")
+  string(REGEX MATCHALL "[^ \t\r\n\\\\]*/(grpcpp|grpc|sdbus-c\\+\\+|systemd|curl|yaml-cpp)/[^ \t\r\n\\\\]*" bad "${deps}")
   if(bad)
     list(GET bad 0 first)
     list(LENGTH bad n)
-    list(APPEND failures "${src} includes ${first} (and ${n} such headers in all): pure code may not reach gRPC, sdbus-c++, curl or yaml-cpp, include an interface header instead")
+    list(APPEND failures "${src} includes ${first} (and ${n} such headers in all): pure code may not reach gRPC, sdbus-c++, sd-bus, curl or yaml-cpp, include an interface header instead")
   endif()
 endforeach()
 if(failures)
@@ -53,4 +53,4 @@ if(failures)
   message(FATAL_ERROR "Pure sources include forbidden headers:\n${text}")
 endif()
 list(LENGTH SOURCES n)
-message(STATUS "${n} pure sources include no grpcpp/, sdbus-c++/, curl/ or yaml-cpp/ header")
+message(STATUS "${n} pure sources include no grpcpp/, sdbus-c++/, systemd/, curl/ or yaml-cpp/ header")
