@@ -10,7 +10,7 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,7 +27,7 @@ class DbusPrivateReader {
   static constexpr char kDefaultAddress[] = "unix:path=/run/systemd/private";
   // `address`: sd-bus address of systemd's private socket; "" disables the reader.
   explicit DbusPrivateReader(std::string address = kDefaultAddress);
-  ~DbusPrivateReader();
+
   DbusPrivateReader(const DbusPrivateReader&) = delete;
   DbusPrivateReader& operator=(const DbusPrivateReader&) = delete;
 
@@ -42,23 +42,21 @@ class DbusPrivateReader {
     std::optional<sdbus::Variant> value;
     std::optional<sdbus::Error> error;
   };
-  // Sends every Get at once and waits for all answers, at most `timeout` (sd-bus answers a Get
-  // that timed out with an error). Unavailable when there is no connection (none could be made
-  // in the last second, or it broke now: the next call connects again); then nothing was read.
+  // Connects, sends every Get at once, waits for all answers, closes. DeadlineExceeded when
+  // systemd did not answer within `timeout`; Unavailable when there was no connection (none
+  // could be made, or one failed in the last second) or it broke during the read: then nothing
+  // was read. Thread-safe: each read has its own connection.
   absl::StatusOr<std::vector<Answer>> Read(const std::vector<Get>& gets, std::chrono::microseconds timeout);
 
-  // Reads done over the private socket since start (for tests and the agent's log).
+  // Reads done over the private socket since start (for tests).
   uint64_t reads() const;
 
  private:
-  absl::Status ConnectLocked();
-  void CloseLocked();
+  absl::StatusOr<sd_bus*> Connect();
 
   const std::string address_;
-  mutable std::mutex mu_;  // sd-bus connections are not thread-safe: one read at a time
-  sd_bus* bus_ = nullptr;
-  std::chrono::steady_clock::time_point retry_after_{};
-  uint64_t reads_ = 0;
+  std::atomic<std::chrono::steady_clock::time_point> retry_after_{};
+  std::atomic<uint64_t> reads_{0};
 };
 
 }  // namespace failover::agent

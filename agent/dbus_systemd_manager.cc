@@ -274,9 +274,10 @@ std::vector<absl::StatusOr<v1::UnitState>> DbusSystemdManager::GetUnitStatesUnti
   std::vector<absl::StatusOr<v1::UnitState>> out;
   if (units.empty()) return out;
   // systemd's private socket first (no bus daemon between; it does not depend on dbus running),
-  // the system bus when that socket cannot answer.
+  // the system bus when that socket cannot be used. Not when systemd did not answer there in
+  // time: the deadline is spent, and the bus would not answer either.
   absl::StatusOr<std::vector<UnitProps>> read = ReadUnitPropsPrivately(units, deadline);
-  if (!read.ok())
+  if (!read.ok() && read.status().code() != absl::StatusCode::kDeadlineExceeded)
     read = WithReconnect(absl::StrCat("reading state of ", units.front(), units.size() > 1 ? " and others" : ""),
                          deadline, [&] { return ReadUnitProps(units, deadline); });
   for (size_t i = 0; i < units.size(); ++i) {
@@ -334,20 +335,21 @@ absl::StatusOr<std::vector<DbusSystemdManager::UnitProps>> DbusSystemdManager::R
   wire.reserve(gets.size());
   for (const auto& [u, prop] : gets) wire.push_back({UnitObjectPath(units[u]), prop->iface, prop->name});
   auto answers = private_reader_.Read(wire, CallTimeoutUntil(std::chrono::steady_clock::now(), deadline));
-  if (!answers.ok()) {
-    if (private_said_ != 1) GetLogger("agent")->info("unit state over the system bus: {}", answers.status().message());
-    private_said_ = 1;
-    return answers.status();
+  absl::StatusOr<std::vector<UnitProps>> out = answers.status();
+  if (answers.ok()) {
+    try {
+      out = AssembleUnitProps(units, gets, *answers);
+    } catch (const sdbus::Error& e) {  // an answer says the connection broke: read over the bus
+      out = absl::UnavailableError(absl::StrCat(e.getName(), ": ", e.getMessage()));
+    }
   }
-  try {
-    auto out = AssembleUnitProps(units, gets, *answers);
-    if (private_said_ != 2) GetLogger("agent")->info("unit state read over systemd's private socket");
-    private_said_ = 2;
-    metrics_->StateRead(/*private_socket=*/true);
-    return out;
-  } catch (const sdbus::Error& e) {  // an answer says the connection broke: read over the bus
-    return absl::UnavailableError(absl::StrCat(e.getName(), ": ", e.getMessage()));
+  const int said = out.ok() ? 2 : 1;  // log the way reads go when it changes, not every read
+  if (private_said_.exchange(said) != said) {
+    if (out.ok()) GetLogger("agent")->info("unit state read over systemd's private socket");
+    else GetLogger("agent")->info("unit state not read over systemd's private socket: {}", out.status().message());
   }
+  if (out.ok()) metrics_->StateRead(/*private_socket=*/true);
+  return out;
 }
 
 std::vector<DbusSystemdManager::UnitProps> DbusSystemdManager::ReadUnitProps(const std::vector<std::string>& units,

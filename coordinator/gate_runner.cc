@@ -42,7 +42,7 @@ v1::ProbeResult GateRunner::RunOne(const PlannedGate& gate, const std::string& r
 std::vector<v1::ProbeResult> GateRunner::RunAll(const std::vector<PlannedGate>& gates,
                                                 const std::string& run_id) const {
   std::vector<v1::ProbeResult> results(gates.size());
-  std::vector<std::future<void>> running;
+  std::vector<Task<void>> running;
   for (size_t i = 0; i < gates.size(); ++i)
     running.push_back(WorkerPool::Shared().Async([&, i] { results[i] = RunOne(gates[i], run_id); }));
   for (auto& r : running) r.get();

@@ -159,7 +159,7 @@ absl::StatusOr<std::string> WriteReportFiles(const std::string& dir, v1::Report*
   // Rendered after files and metrics are set, so that every format lists all of them; the five
   // renderers only read the report, each on its own thread (a 1,000-host report takes a while).
   const v1::Report& done = *report;
-  std::vector<std::future<std::string>> rendering;
+  std::vector<Task<std::string>> rendering;
   for (auto render : {RenderJson, RenderMarkdown, RenderJunit, RenderHtml})
     rendering.push_back(WorkerPool::Shared().Async([render, &done] { return render(done); }));
   std::vector<std::string> texts = {RenderText(done)};

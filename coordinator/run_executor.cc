@@ -32,7 +32,7 @@ void ForEachParallel(size_t n, Fn fn) {
   auto worker = [&] {
     for (size_t i = next++; i < n; i = next++) fn(i);
   };
-  std::vector<std::future<void>> helpers;
+  std::vector<Task<void>> helpers;
   const size_t workers = std::min(n, kMaxParallelCalls);
   for (size_t w = 1; w < workers; ++w) helpers.push_back(WorkerPool::Shared().Async(worker));
   if (workers > 0) worker();  // this thread works too
@@ -292,7 +292,7 @@ std::map<std::string, bool> RunExecutor::ProbeOthers(const ServiceConfig& svc, c
     *req.add_probes() = p;
     deadline_ms += p.timeout_ms();
   }
-  std::vector<std::future<void>> probing;
+  std::vector<Task<void>> probing;
   for (auto& entry : healthy) {
     auto it = clients_.find(entry.first);
     if (it == clients_.end()) continue;
@@ -354,7 +354,7 @@ void RunExecutor::RunStep(size_t index) {
     for (auto& r : results) r.reason = budget_why;
     Emit(absl::StrJoin(step.hosts, ","), step.unit, step.id, budget_why, v1::SEVERITY_ERROR);
   } else {
-    std::vector<std::future<void>> running;
+    std::vector<Task<void>> running;
     for (size_t i = 0; i < step.hosts.size(); ++i)
       running.push_back(WorkerPool::Shared().Async([&, i] { results[i] = RunOnHost(step, step.hosts[i]); }));
     for (auto& r : running) r.get();
@@ -829,14 +829,14 @@ v1::Report RunExecutor::Run(const std::string& run_id) {
   // A run that has not failed rarely has anything to recover: its after-gates run beside the
   // hosts' last reads. Should a recovery act after all, they run again after it, and the report
   // has only that later verdict.
-  std::future<std::vector<v1::ProbeResult>> early_gates;
+  Task<std::vector<v1::ProbeResult>> early_gates;
   if (plan_.options.execute && !RunFailedSoFar())
     early_gates = WorkerPool::Shared().Async([this] { return RunAfterGates(); });
   if (plan_.options.execute) Recover();
   // The final state read releases each host (one call per host): no renewal may follow it. The
   // after-gates and the final read are independent (both after the last step and the recovery).
   StopLeaseKeeper(&keeper);
-  std::future<std::vector<v1::ProbeResult>> after_gates;
+  Task<std::vector<v1::ProbeResult>> after_gates;
   if (early_gates.valid() && !Recovered()) after_gates = std::move(early_gates);
   else after_gates = WorkerPool::Shared().Async([this] { return RunAfterGates(); });
   FinalState();

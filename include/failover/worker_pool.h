@@ -24,6 +24,36 @@
 
 namespace failover {
 
+// A pool job's result. Like std::async's future, destroying it (or assigning over it) waits for
+// the job: a job that refers to its caller's frame never outlives it, also when an exception
+// unwinds that frame.
+template <typename T>
+class Task {
+ public:
+  Task() = default;
+  explicit Task(std::future<T> f) : f_(std::move(f)) {}
+  Task(Task&&) noexcept = default;
+  Task& operator=(Task&& other) noexcept {
+    Wait();
+    f_ = std::move(other.f_);
+    return *this;
+  }
+  ~Task() { Wait(); }
+  T get() { return f_.get(); }
+  bool valid() const { return f_.valid(); }
+  void wait() const { f_.wait(); }
+  template <typename Rep, typename Period>
+  std::future_status wait_for(const std::chrono::duration<Rep, Period>& d) const {
+    return f_.wait_for(d);
+  }
+
+ private:
+  void Wait() {
+    if (f_.valid()) f_.wait();
+  }
+  std::future<T> f_;
+};
+
 class WorkerPool {
  public:
   explicit WorkerPool(size_t max_idle,
@@ -39,12 +69,12 @@ class WorkerPool {
   // Runs `job` on a waiting thread, or a new one when none waits.
   void Run(std::function<void()> job);
 
-  // Run, with the job's result (or exception) in a future.
+  // Run, with the job's result (or exception) in a Task that waits for the job when dropped.
   template <typename F>
-  auto Async(F f) -> std::future<std::invoke_result_t<F>> {
+  auto Async(F f) -> Task<std::invoke_result_t<F>> {
     using R = std::invoke_result_t<F>;
     auto task = std::make_shared<std::packaged_task<R()>>(std::move(f));
-    std::future<R> result = task->get_future();
+    Task<R> result(task->get_future());
     Run([task] { (*task)(); });
     return result;
   }

@@ -15,7 +15,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <functional>
 #include <thread>
+#include <vector>
 
 namespace failover::agent {
 namespace {
@@ -49,13 +51,15 @@ const sd_bus_vtable kServiceVtable[] = {
     SD_BUS_VTABLE_END};
 
 // A peer on a Unix socket in a temp dir, like systemd's private socket: each connection it
-// accepts is served on its own thread; HangUpAll closes them all (as systemd does to its private
-// connections when it re-executes).
+// accepts is served on its own thread, as `mode` says: answered, never answered (a frozen
+// systemd), or closed at once (systemd re-executing drops its private connections).
 class FakeSystemdPeer {
  public:
   FakeSystemdPeer() {
     char tmpl[] = "/tmp/private-reader-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    const char* dir = mkdtemp(tmpl);
+    if (dir == nullptr) ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+    dir_ = dir != nullptr ? dir : "/tmp";
     path_ = dir_ + "/private";
     listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
@@ -75,12 +79,10 @@ class FakeSystemdPeer {
     rmdir(dir_.c_str());
   }
   std::string address() const { return "unix:path=" + path_; }
-  // Closes every connection served now; returns once they are closed.
-  void HangUpAll() {
-    ++hangups_;
-    while (open_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  enum class Mode { kAnswer, kSilent, kHangUp };
+  std::atomic<Mode> mode{Mode::kAnswer};
   int accepted() const { return accepted_; }
+  int open() const { return open_; }  // connections not yet closed by either side
 
  private:
   void Accept() {
@@ -93,7 +95,15 @@ class FakeSystemdPeer {
     }
   }
   void Serve(int fd) {
-    const int generation = hangups_;
+    const Mode m = mode;
+    if (m != Mode::kAnswer) {
+      char buf[256];
+      if (m == Mode::kHangUp) (void)recv(fd, buf, sizeof(buf), 0);  // the client's auth: it is connected
+      while (m == Mode::kSilent && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      close(fd);
+      --open_;
+      return;
+    }
     sd_bus* bus = nullptr;
     sd_id128_t id;
     sd_id128_randomize(&id);
@@ -104,7 +114,7 @@ class FakeSystemdPeer {
         sd_bus_start(bus) < 0) {
       ADD_FAILURE() << "the fake peer could not start";
     } else {
-      while (!stop_ && hangups_ == generation) {
+      while (!stop_) {
         int r = sd_bus_process(bus, nullptr);
         if (r < 0) break;  // the client went away
         if (r > 0) continue;
@@ -118,10 +128,19 @@ class FakeSystemdPeer {
   std::string dir_, path_;
   int listen_fd_ = -1;
   std::atomic<bool> stop_{false};
-  std::atomic<int> hangups_{0}, open_{0}, accepted_{0};
+  std::atomic<int> open_{0}, accepted_{0};
   std::thread acceptor_;
   std::vector<std::thread> served_;  // only the acceptor adds; joined after it ends
 };
+
+bool Eventually(const std::function<bool()>& pred) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 std::vector<DbusPrivateReader::Get> Gets(std::vector<std::pair<const char*, const char*>> props) {
   std::vector<DbusPrivateReader::Get> gets;
@@ -174,23 +193,64 @@ TEST(DbusPrivateReader, AnEmptyAddressTurnsItOff) {
   EXPECT_EQ(answers.status().code(), absl::StatusCode::kUnavailable);
 }
 
-TEST(DbusPrivateReader, APeerThatHangsUpIsUnavailableAtOnceAndTheNextReadConnectsAgain) {
+TEST(DbusPrivateReader, EachReadClosesItsConnectionSoNoSignalPilesUpBetweenReads) {
+  // systemd sends every unit and job signal to every private connection: one left open between
+  // reads would queue them in PID 1.
   FakeSystemdPeer peer;
   DbusPrivateReader reader(peer.address());
-  ASSERT_TRUE(reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5)).ok());
-  peer.HangUpAll();  // as systemd does to its private connections when it re-executes
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5)).ok());
+    EXPECT_TRUE(Eventually([&] { return peer.open() == 0; })) << "read " << i << " left its connection open";
+  }
+  EXPECT_EQ(peer.accepted(), 3);
+  EXPECT_EQ(reader.reads(), 3u);
+}
+
+TEST(DbusPrivateReader, ReadsFromSeveralThreadsAtOnceEachGetTheirAnswers) {
+  FakeSystemdPeer peer;
+  DbusPrivateReader reader(peer.address());
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        auto a = reader.Read(Gets({{kUnitIface, "ActiveState"}, {kServiceIface, "MainPID"}}), std::chrono::seconds(5));
+        if (a.ok() && (*a)[1].value && (*a)[1].value->get<uint32_t>() == 4242u) ++ok;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 20);
+}
+
+TEST(DbusPrivateReader, APeerThatNeverAnswersEndsTheReadAtItsTimeoutAsDeadlineExceeded) {
+  FakeSystemdPeer peer;
+  peer.mode = FakeSystemdPeer::Mode::kSilent;  // a frozen systemd: connected, never answering
+  DbusPrivateReader reader(peer.address());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto answers = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::milliseconds(200));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(answers.ok());
+  EXPECT_EQ(answers.status().code(), absl::StatusCode::kDeadlineExceeded) << answers.status();
+  EXPECT_GE(took, std::chrono::milliseconds(190));
+  EXPECT_LT(took, std::chrono::seconds(2)) << "the read's own timeout, not sd-bus's 25 s";
+}
+
+TEST(DbusPrivateReader, APeerThatHangsUpIsUnavailableAtOnceAndTheNextReadConnectsAgain) {
+  FakeSystemdPeer peer;
+  peer.mode = FakeSystemdPeer::Mode::kHangUp;  // as systemd does to its private connections when it re-executes
+  DbusPrivateReader reader(peer.address());
   const auto t0 = std::chrono::steady_clock::now();
   auto broken = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2)) << "a hang-up is not waited out";
   ASSERT_FALSE(broken.ok());
-  EXPECT_EQ(broken.status().code(), absl::StatusCode::kUnavailable);
-  // Right after a broken connection the reader connects again (it pauses only after a connect
-  // that failed).
+  EXPECT_EQ(broken.status().code(), absl::StatusCode::kUnavailable) << broken.status();
+  // No pause after a connection that broke (only after a connect that failed).
+  peer.mode = FakeSystemdPeer::Mode::kAnswer;
   auto again = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ((*again)[0].value->get<std::string>(), "active");
   EXPECT_EQ(peer.accepted(), 2);
-  EXPECT_EQ(reader.reads(), 2u);
+  EXPECT_EQ(reader.reads(), 1u);
 }
 
 }  // namespace
