@@ -335,8 +335,10 @@ absl::StatusOr<std::vector<DbusSystemdManager::UnitProps>> DbusSystemdManager::R
   wire.reserve(gets.size());
   for (const auto& [u, prop] : gets) wire.push_back({UnitObjectPath(units[u]), prop->iface, prop->name});
   auto answers = private_reader_.Read(wire, CallTimeoutUntil(std::chrono::steady_clock::now(), deadline));
-  absl::StatusOr<std::vector<UnitProps>> out = answers.status();
-  if (answers.ok()) {
+  absl::StatusOr<std::vector<UnitProps>> out = absl::UnavailableError("not read");
+  if (!answers.ok()) {
+    out = answers.status();
+  } else {
     try {
       out = AssembleUnitProps(units, gets, *answers);
     } catch (const sdbus::Error& e) {  // an answer says the connection broke: read over the bus
