@@ -4,10 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "failover/worker_pool.h"
 #include "failover/event_stream.h"
 #include "failover/logging.h"
 #include "failover/tls.h"
+#include "failover/worker_pool.h"
 
 namespace failover::agent {
 namespace {

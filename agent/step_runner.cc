@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <future>
 
 #include "absl/strings/str_cat.h"
-#include "failover/worker_pool.h"
 #include "failover/logging.h"
 #include "failover/unit_state.h"
+#include "failover/worker_pool.h"
 
 namespace failover::agent {
 namespace {

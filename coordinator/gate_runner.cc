@@ -1,10 +1,9 @@
 #include "coordinator/gate_runner.h"
 
-#include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "failover/worker_pool.h"
 #include "failover/logging.h"
+#include "failover/worker_pool.h"
 
 namespace failover::coordinator {
 
@@ -42,10 +41,7 @@ v1::ProbeResult GateRunner::RunOne(const PlannedGate& gate, const std::string& r
 std::vector<v1::ProbeResult> GateRunner::RunAll(const std::vector<PlannedGate>& gates,
                                                 const std::string& run_id) const {
   std::vector<v1::ProbeResult> results(gates.size());
-  std::vector<Task<void>> running;
-  for (size_t i = 0; i < gates.size(); ++i)
-    running.push_back(WorkerPool::Shared().Async([&, i] { results[i] = RunOne(gates[i], run_id); }));
-  for (auto& r : running) r.get();
+  ParallelFor(gates.size(), [&](size_t i) { results[i] = RunOne(gates[i], run_id); });
   return results;
 }
 

@@ -17,10 +17,10 @@
 #include "coordinator/report_faults.h"
 #include "coordinator/report_metrics.h"
 #include "coordinator/run_executor.h"
-#include "failover/worker_pool.h"
 #include "failover/clock.h"
 #include "failover/logging.h"
 #include "failover/unit_state.h"
+#include "failover/worker_pool.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace failover::coordinator {

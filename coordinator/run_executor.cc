@@ -9,8 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "failover/worker_pool.h"
 #include "failover/logging.h"
+#include "failover/worker_pool.h"
 #include "coordinator/budget.h"
 #include "coordinator/wire_enums.h"
 #include "failover/unit_state.h"
@@ -28,15 +28,7 @@ constexpr size_t kMaxParallelCalls = 64;
 // Calls fn(i) for i in [0, n) on up to kMaxParallelCalls threads; returns when all are done.
 template <typename Fn>
 void ForEachParallel(size_t n, Fn fn) {
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < n; i = next++) fn(i);
-  };
-  std::vector<Task<void>> helpers;
-  const size_t workers = std::min(n, kMaxParallelCalls);
-  for (size_t w = 1; w < workers; ++w) helpers.push_back(WorkerPool::Shared().Async(worker));
-  if (workers > 0) worker();  // this thread works too
-  for (auto& h : helpers) h.get();
+  ParallelFor(n, std::move(fn), kMaxParallelCalls);
 }
 
 // Tells a waiting loop thread (`over`, guarded by `mu`, watched through `cv`) to end; joins it.
@@ -292,18 +284,17 @@ std::map<std::string, bool> RunExecutor::ProbeOthers(const ServiceConfig& svc, c
     *req.add_probes() = p;
     deadline_ms += p.timeout_ms();
   }
-  std::vector<Task<void>> probing;
+  std::vector<std::pair<AgentClient*, bool*>> asks;
   for (auto& entry : healthy) {
     auto it = clients_.find(entry.first);
-    if (it == clients_.end()) continue;
-    bool* ok = &entry.second;
-    probing.push_back(WorkerPool::Shared().Async([&req, ok, client = it->second, deadline_ms] {
-      auto r = client->Probe(req, std::chrono::milliseconds(deadline_ms));
-      *ok = r.ok() && r->results_size() == req.probes_size() &&
-           std::all_of(r->results().begin(), r->results().end(), [](const v1::ProbeResult& p) { return p.healthy(); });
-    }));
+    if (it != clients_.end()) asks.emplace_back(it->second, &entry.second);
   }
-  for (auto& p : probing) p.get();
+  ParallelFor(asks.size(), [&](size_t i) {
+    auto r = asks[i].first->Probe(req, std::chrono::milliseconds(deadline_ms));
+    *asks[i].second = r.ok() && r->results_size() == req.probes_size() &&
+                      std::all_of(r->results().begin(), r->results().end(),
+                                  [](const v1::ProbeResult& p) { return p.healthy(); });
+  });
   return healthy;
 }
 
@@ -354,10 +345,7 @@ void RunExecutor::RunStep(size_t index) {
     for (auto& r : results) r.reason = budget_why;
     Emit(absl::StrJoin(step.hosts, ","), step.unit, step.id, budget_why, v1::SEVERITY_ERROR);
   } else {
-    std::vector<Task<void>> running;
-    for (size_t i = 0; i < step.hosts.size(); ++i)
-      running.push_back(WorkerPool::Shared().Async([&, i] { results[i] = RunOnHost(step, step.hosts[i]); }));
-    for (auto& r : running) r.get();
+    ParallelFor(step.hosts.size(), [&](size_t i) { results[i] = RunOnHost(step, step.hosts[i]); });
   }
 
   std::vector<std::string> reasons;

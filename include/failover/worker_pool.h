@@ -12,7 +12,10 @@
 // Shared() is never destroyed, so a job may run while the process exits.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -21,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <type_traits>
+#include <vector>
 
 namespace failover {
 
@@ -97,5 +101,20 @@ class WorkerPool {
   static void Loop(std::shared_ptr<State> state, std::function<void()> first);
   std::shared_ptr<State> state_;  // shared with the threads: they may outlive a pool object
 };
+
+// Calls fn(i) for every i in [0, n) on up to `max_threads` threads at once (this one and the
+// shared pool's); returns when every call has ended, then rethrows the first exception, if any.
+template <typename Fn>
+void ParallelFor(size_t n, Fn fn, size_t max_threads = SIZE_MAX) {
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < n; i = next++) fn(i);
+  };
+  std::vector<Task<void>> helpers;
+  const size_t workers = std::min(n, max_threads);
+  for (size_t w = 1; w < workers; ++w) helpers.push_back(WorkerPool::Shared().Async(worker));
+  if (workers > 0) worker();  // this thread works too
+  for (auto& h : helpers) h.get();
+}
 
 }  // namespace failover

@@ -104,5 +104,30 @@ TEST(WorkerPool, ManyJobsAtOnceAllRunAndOnlyMaxIdleThreadsWaitAfterwards) {
   EXPECT_LE(pool.idle(), 3u) << "no more than max_idle threads wait";
 }
 
+TEST(ParallelFor, CallsEveryIndexOnceWithAtMostMaxThreadsAtOnce) {
+  std::vector<std::atomic<int>> calls(40);
+  std::atomic<int> running{0}, most{0};
+  ParallelFor(calls.size(), [&](size_t i) {
+    const int now = ++running;
+    for (int m = most; now > m && !most.compare_exchange_weak(m, now);) {}
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ++calls[i];
+    --running;
+  }, 4);
+  for (size_t i = 0; i < calls.size(); ++i) EXPECT_EQ(calls[i].load(), 1) << i;
+  EXPECT_LE(most.load(), 4);
+  EXPECT_GE(most.load(), 2) << "more than one thread worked";
+}
+
+TEST(ParallelFor, RethrowsAJobsExceptionOnlyAfterEveryCallEnded) {
+  std::atomic<int> ended{0};
+  EXPECT_THROW(ParallelFor(8, [&](size_t i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ++ended;
+    if (i == 0) throw std::runtime_error("host 0 failed");
+  }), std::runtime_error);
+  EXPECT_EQ(ended.load(), 8) << "the other calls were not left running";
+}
+
 }  // namespace
 }  // namespace failover
