@@ -122,9 +122,9 @@ PY
   # (perf-coordinator.data, perf-agents.data in the size's directory).
   local perf_pids=""
   if [ "${PERF:-0}" = 1 ] && [ $rc -eq 0 ]; then
-    perf record -g -o "$dir/perf-coordinator.data" -p "$coord_pid" 2> "$dir/perf-coordinator.log" & perf_pids="$!"
+    perf record ${PERF_CALL_GRAPH:+--call-graph $PERF_CALL_GRAPH} -g -o "$dir/perf-coordinator.data" -p "$coord_pid" 2> "$dir/perf-coordinator.log" & perf_pids="$!"
     local first_agents; first_agents=$(echo $agents_pid | cut -d' ' -f1)
-    perf record -g -o "$dir/perf-agents.data" -p "$first_agents" 2> "$dir/perf-agents.log" & perf_pids="$perf_pids $!"
+    perf record ${PERF_CALL_GRAPH:+--call-graph $PERF_CALL_GRAPH} -g -o "$dir/perf-agents.data" -p "$first_agents" 2> "$dir/perf-agents.log" & perf_pids="$perf_pids $!"
     sleep 1
   fi
   [ $rc -eq 0 ] && { "$bin/failoverctl" --coordinator "unix:$sock" --timeout 600 run --execute > "$dir/run.txt" 2>&1 || rc=$?; }
