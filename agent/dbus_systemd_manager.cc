@@ -194,12 +194,14 @@ void DbusSystemdManager::OnJobRemoved(uint32_t, const sdbus::ObjectPath& job, co
   jobs_cv_.notify_all();
 }
 
-namespace {
-
-struct Prop {
+struct DbusProp {
   const char* iface;
   const char* name;
 };
+
+namespace {
+
+using Prop = DbusProp;
 // What a UnitState holds: every unit's, and a loaded service's.
 constexpr Prop kUnitProps[] = {
     {kUnitIface, "LoadState"}, {kUnitIface, "ActiveState"}, {kUnitIface, "SubState"},
@@ -214,8 +216,7 @@ struct PendingGets {
   std::mutex mu;
   std::condition_variable cv;
   size_t left = 0;
-  std::vector<std::optional<sdbus::Variant>> values;
-  std::vector<std::optional<sdbus::Error>> errors;
+  std::vector<DbusPrivateReader::Answer> answers;
 };
 
 // Gets awaiting their replies at once (the system bus allows 128 per connection).
@@ -272,8 +273,13 @@ std::vector<absl::StatusOr<v1::UnitState>> DbusSystemdManager::GetUnitStatesUnti
                                                                                   SteadyTime deadline) {
   std::vector<absl::StatusOr<v1::UnitState>> out;
   if (units.empty()) return out;
-  auto read = WithReconnect(absl::StrCat("reading state of ", units.front(), units.size() > 1 ? " and others" : ""),
-                            deadline, [&] { return ReadUnitProps(units, deadline); });
+  // systemd's private socket first (no bus daemon between; it does not depend on dbus running),
+  // the system bus when that socket cannot be used. Not when systemd did not answer there in
+  // time: the deadline is spent, and the bus would not answer either.
+  absl::StatusOr<std::vector<UnitProps>> read = ReadUnitPropsPrivately(units, deadline);
+  if (!read.ok() && read.status().code() != absl::StatusCode::kDeadlineExceeded)
+    read = WithReconnect(absl::StrCat("reading state of ", units.front(), units.size() > 1 ? " and others" : ""),
+                         deadline, [&] { return ReadUnitProps(units, deadline); });
   for (size_t i = 0; i < units.size(); ++i) {
     if (!read.ok()) {
       out.push_back(read.status());
@@ -286,18 +292,73 @@ std::vector<absl::StatusOr<v1::UnitState>> DbusSystemdManager::GetUnitStatesUnti
   return out;
 }
 
-std::vector<DbusSystemdManager::UnitProps> DbusSystemdManager::ReadUnitProps(const std::vector<std::string>& units,
-                                                                              SteadyTime deadline) {
-  // (unit index, property) of every Get; a .service also answers its Service properties.
+namespace {
+
+// (unit index, property) of every Get a read of `units` sends; a .service also answers its
+// Service properties.
+std::vector<std::pair<size_t, const Prop*>> PropertyGets(const std::vector<std::string>& units) {
   std::vector<std::pair<size_t, const Prop*>> gets;
   for (size_t u = 0; u < units.size(); ++u) {
     for (const Prop& p : kUnitProps) gets.emplace_back(u, &p);
     if (absl::EndsWith(units[u], ".service"))
       for (const Prop& p : kServiceProps) gets.emplace_back(u, &p);
   }
+  return gets;
+}
+
+}  // namespace
+
+std::vector<DbusSystemdManager::UnitProps> DbusSystemdManager::AssembleUnitProps(
+    const std::vector<std::string>& units, const std::vector<std::pair<size_t, const Prop*>>& gets,
+    std::vector<DbusPrivateReader::Answer>& answers) {
+  std::vector<UnitProps> out(units.size());
+  std::vector<std::optional<sdbus::Error>> service_error(units.size());
+  for (size_t i = 0; i < gets.size(); ++i) {
+    const size_t u = gets[i].first;
+    if (answers[i].value) out[u].props[gets[i].second->name] = std::move(*answers[i].value);
+    if (!answers[i].error) continue;
+    if (IsBusBroken(*answers[i].error)) throw *answers[i].error;
+    auto& first = gets[i].second->iface == std::string(kUnitIface) ? out[u].error : service_error[u];
+    if (!first) first = *answers[i].error;
+  }
+  // A unit that is not loaded has no Service properties; a loaded service must answer them.
+  for (size_t u = 0; u < units.size(); ++u)
+    if (!out[u].error && service_error[u] && VariantOr<std::string>(out[u].props, "LoadState", "") == "loaded")
+      out[u].error = service_error[u];
+  return out;
+}
+
+absl::StatusOr<std::vector<DbusSystemdManager::UnitProps>> DbusSystemdManager::ReadUnitPropsPrivately(
+    const std::vector<std::string>& units, SteadyTime deadline) {
+  const auto gets = PropertyGets(units);
+  std::vector<DbusPrivateReader::Get> wire;
+  wire.reserve(gets.size());
+  for (const auto& [u, prop] : gets) wire.push_back({UnitObjectPath(units[u]), prop->iface, prop->name});
+  auto answers = private_reader_.Read(wire, CallTimeoutUntil(std::chrono::steady_clock::now(), deadline));
+  absl::StatusOr<std::vector<UnitProps>> out = absl::UnavailableError("not read");
+  if (!answers.ok()) {
+    out = answers.status();
+  } else {
+    try {
+      out = AssembleUnitProps(units, gets, *answers);
+    } catch (const sdbus::Error& e) {  // an answer says the connection broke: read over the bus
+      out = absl::UnavailableError(absl::StrCat(e.getName(), ": ", e.getMessage()));
+    }
+  }
+  const int said = out.ok() ? 2 : 1;  // log the way reads go when it changes, not every read
+  if (private_said_.exchange(said) != said) {
+    if (out.ok()) GetLogger("agent")->info("unit state read over systemd's private socket");
+    else GetLogger("agent")->info("unit state not read over systemd's private socket: {}", out.status().message());
+  }
+  if (out.ok()) metrics_->StateRead(/*private_socket=*/true);
+  return out;
+}
+
+std::vector<DbusSystemdManager::UnitProps> DbusSystemdManager::ReadUnitProps(const std::vector<std::string>& units,
+                                                                              SteadyTime deadline) {
+  const auto gets = PropertyGets(units);
   auto pending = std::make_shared<PendingGets>();
-  pending->values.resize(gets.size());
-  pending->errors.resize(gets.size());
+  pending->answers.resize(gets.size());
   const auto timeout = CallTimeoutUntil(std::chrono::steady_clock::now(), deadline);
   // The system bus lets a connection wait for at most 128 replies (max_replies_per_connection):
   // the Gets go out kMaxGetsInFlight at a time (a host with 100 units reads in 16 rounds).
@@ -316,28 +377,15 @@ std::vector<DbusSystemdManager::UnitProps> DbusSystemdManager::ReadUnitProps(con
             .withArguments(std::string(gets[i].second->iface), std::string(gets[i].second->name))
             .uponReplyInvoke([pending, i](const sdbus::Error* e, sdbus::Variant v) {
               std::lock_guard<std::mutex> l(pending->mu);
-              if (e != nullptr) pending->errors[i] = *e;
-              else pending->values[i] = std::move(v);
+              if (e != nullptr) pending->answers[i].error = *e;
+              else pending->answers[i].value = std::move(v);
               if (--pending->left == 0) pending->cv.notify_all();
             });
     }
     AwaitGets(pending.get(), timeout, [&] { return disconnected_ || generation_ != generation; });
   }
-  std::vector<UnitProps> out(units.size());
-  std::vector<std::optional<sdbus::Error>> service_error(units.size());
-  for (size_t i = 0; i < gets.size(); ++i) {
-    const size_t u = gets[i].first;
-    if (pending->values[i]) out[u].props[gets[i].second->name] = std::move(*pending->values[i]);
-    if (!pending->errors[i]) continue;
-    if (IsBusBroken(*pending->errors[i])) throw *pending->errors[i];
-    auto& first = gets[i].second->iface == std::string(kUnitIface) ? out[u].error : service_error[u];
-    if (!first) first = *pending->errors[i];
-  }
-  // A unit that is not loaded has no Service properties; a loaded service must answer them.
-  for (size_t u = 0; u < units.size(); ++u)
-    if (!out[u].error && service_error[u] && VariantOr<std::string>(out[u].props, "LoadState", "") == "loaded")
-      out[u].error = service_error[u];
-  return out;
+  metrics_->StateRead(/*private_socket=*/false);
+  return AssembleUnitProps(units, gets, pending->answers);
 }
 
 absl::StatusOr<bool> DbusSystemdManager::JobExists(const std::string& job, SteadyTime deadline) {

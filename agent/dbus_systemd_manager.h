@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 
+#include "agent/dbus_private_reader.h"
 #include "agent/metrics.h"
 #include "failover/systemd_manager.h"
 #include "sdbus-c++/sdbus-c++.h"
@@ -17,6 +18,7 @@
 namespace failover::agent {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
+struct DbusProp;  // (interface, name) of a property a unit state is read from
 
 // The back-off before retry `attempt` (0-based) of a D-Bus call whose bus is broken, or nullopt
 // when that retry would not start before `deadline` (or after 20 attempts): every reconnect loop
@@ -62,6 +64,16 @@ class DbusSystemdManager : public SystemdManager {
     std::optional<sdbus::Error> error;
   };
   std::vector<UnitProps> ReadUnitProps(const std::vector<std::string>& units, SteadyTime deadline);
+  // The same over systemd's private socket; Unavailable (nothing read) when it cannot answer.
+  absl::StatusOr<std::vector<UnitProps>> ReadUnitPropsPrivately(const std::vector<std::string>& units,
+                                                                SteadyTime deadline);
+  // Answers of the Gets `gets` (unit index, property) into one UnitProps per unit. Throws the
+  // error of a broken connection.
+  static std::vector<UnitProps> AssembleUnitProps(const std::vector<std::string>& units,
+                                                  const std::vector<std::pair<size_t, const DbusProp*>>& gets,
+                                                  std::vector<DbusPrivateReader::Answer>& answers);
+  DbusPrivateReader private_reader_;
+  std::atomic<int> private_said_{0};  // what the log said last: 1 bus, 2 private socket
   void OnJobRemoved(uint32_t id, const sdbus::ObjectPath& job, const std::string& unit,
                     const std::string& result);
   // False once systemd no longer has the job object (it finished, whether or not we saw JobRemoved).

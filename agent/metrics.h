@@ -16,6 +16,8 @@ class MetricsSink {
   // One systemd job: op "start"/"stop", result as systemd says ("done", "failed", "timeout", "error").
   virtual void JobDone(const std::string& op, const std::string& result) = 0;
   virtual void DbusReconnected() = 0;
+  // One read of unit states: over systemd's private socket, or over the system bus.
+  virtual void StateRead(bool private_socket) = 0;
   virtual void LeaseExpired() = 0;
   // result "healthy" or "unhealthy".
   virtual void ProbeDone(const std::string& result) = 0;
@@ -26,6 +28,7 @@ class NullMetricsSink : public MetricsSink {
  public:
   void JobDone(const std::string&, const std::string&) override {}
   void DbusReconnected() override {}
+  void StateRead(bool) override {}
   void LeaseExpired() override {}
   void ProbeDone(const std::string&) override {}
   static NullMetricsSink* Get();

@@ -12,6 +12,7 @@ namespace failover::agent {
 struct PrometheusMetricsSink::Families {
   prometheus::Family<prometheus::Counter>* jobs;
   prometheus::Counter* reconnects;
+  prometheus::Family<prometheus::Counter>* reads;
   prometheus::Counter* lease_expiries;
   prometheus::Family<prometheus::Counter>* probes;
 };
@@ -23,6 +24,10 @@ PrometheusMetricsSink::PrometheusMetricsSink()
   f_->reconnects = &prometheus::BuildCounter().Name(kAgentDbusReconnectsTotal)
                         .Help("Reconnections to the system D-Bus after the connection broke")
                         .Register(*registry_).Add({});
+  f_->reads = &prometheus::BuildCounter().Name(kAgentStateReadsTotal)
+                   .Help("Reads of unit states from systemd, by way: its private socket or the system bus")
+                   .Register(*registry_);
+  for (const char* via : {"private", "bus"}) f_->reads->Add({{"via", via}});
   f_->lease_expiries = &prometheus::BuildCounter().Name(kAgentLeaseExpiriesTotal)
                             .Help("Host leases that expired without news from the coordinator")
                             .Register(*registry_).Add({});
@@ -37,6 +42,9 @@ void PrometheusMetricsSink::JobDone(const std::string& op, const std::string& re
   f_->jobs->Add({{"op", op}, {"result", result}}).Increment();
 }
 void PrometheusMetricsSink::DbusReconnected() { f_->reconnects->Increment(); }
+void PrometheusMetricsSink::StateRead(bool private_socket) {
+  f_->reads->Add({{"via", private_socket ? "private" : "bus"}}).Increment();
+}
 void PrometheusMetricsSink::LeaseExpired() { f_->lease_expiries->Increment(); }
 void PrometheusMetricsSink::ProbeDone(const std::string& result) { f_->probes->Add({{"result", result}}).Increment(); }
 

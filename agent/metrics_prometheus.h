@@ -16,6 +16,7 @@ namespace failover::agent {
 
 inline constexpr char kAgentJobsTotal[] = "failover_agent_jobs_total";
 inline constexpr char kAgentDbusReconnectsTotal[] = "failover_agent_dbus_reconnects_total";
+inline constexpr char kAgentStateReadsTotal[] = "failover_agent_state_reads_total";
 inline constexpr char kAgentLeaseExpiriesTotal[] = "failover_agent_lease_expiries_total";
 inline constexpr char kAgentProbeResultsTotal[] = "failover_agent_probe_results_total";
 
@@ -25,6 +26,7 @@ class PrometheusMetricsSink : public MetricsSink {
   ~PrometheusMetricsSink() override;
   void JobDone(const std::string& op, const std::string& result) override;
   void DbusReconnected() override;
+  void StateRead(bool private_socket) override;
   void LeaseExpired() override;
   void ProbeDone(const std::string& result) override;
   std::string Text() const;  // the Prometheus text format

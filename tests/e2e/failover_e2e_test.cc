@@ -1,4 +1,5 @@
 // Issue 2: a real failover end to end on real systemd test hosts.
+#include <cstdlib>
 #include <fstream>
 
 #include "google/protobuf/util/json_util.h"
@@ -56,6 +57,36 @@ TEST_F(FailoverE2E, DryRunReadsRealStateAndChangesNothing) {
   for (const auto& op : report.operations()) would += op.result() == "would-run";
   EXPECT_EQ(would, 10) << "stop+start for each of the 5 (host, unit) pairs";
   EXPECT_NE(r.err.find("would stop sls-bot.service"), std::string::npos) << "live progress on stderr";
+}
+
+// The agents' state reads go to systemd over its private socket (no dbus-daemon between), not
+// the system bus: what each agent's /metrics counts by way, around a dry run that reads every
+// host, and the states read are systemd's (MainPID as systemctl shows it).
+TEST_F(FailoverE2E, AgentsReadUnitStateOverSystemdsPrivateSocket) {
+  const std::map<std::string, std::string> ip = {{"api", "10.77.0.11"}, {"cerebro", "10.77.0.12"}, {"panel", "10.77.0.13"}};
+  auto reads = [&](const std::string& host, const std::string& via) {
+    CmdResult m = RunCmd({"curl", "-sS", "--max-time", "5", "http://" + ip.at(host) + ":9465/metrics"});
+    const std::string key = "failover_agent_state_reads_total{via=\"" + via + "\"} ";
+    const size_t at = m.out.find(key);
+    EXPECT_NE(at, std::string::npos) << host << ": " << m.err << m.out.substr(0, 300);
+    return at == std::string::npos ? -1.0 : std::atof(m.out.c_str() + at + key.size());
+  };
+  std::map<std::string, std::pair<double, double>> before;
+  for (const auto& [host, addr] : ip) before[host] = {reads(host, "private"), reads(host, "bus")};
+  Coordinator coord("private-socket");
+  CmdResult r = coord.Ctl({"run"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  for (const auto& [host, counts] : before) {
+    EXPECT_GT(reads(host, "private"), counts.first) << host << ": no read over systemd's private socket";
+    EXPECT_EQ(reads(host, "bus"), counts.second) << host << ": a read went over the system bus";
+  }
+  const auto pids = Pids();
+  v1::Report report = LoadReport(r.out);
+  ASSERT_GT(report.initial_state_size(), 0);
+  for (const auto& st : report.initial_state()) {
+    EXPECT_EQ(st.active_state(), "active") << st.host() << " " << st.unit();
+    EXPECT_EQ(st.main_pid(), pids.at(st.host() + "/" + st.unit())) << st.host() << " " << st.unit();
+  }
 }
 
 TEST_F(FailoverE2E, ExecutedRollingFailoverRestartsEveryUnitInTheSeedOrder) {

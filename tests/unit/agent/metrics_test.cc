@@ -32,7 +32,7 @@ TEST(AgentMetrics, NamesFollowPrometheusConventions) {
   EXPECT_STREQ(kAgentProbeResultsTotal, "failover_agent_probe_results_total");
 }
 
-TEST(AgentMetrics, TheDecoratorsCountJobsByOpAndResultAndProbesByResult) {
+TEST(AgentMetrics, TheDecoratorsCountJobsByOpAndResultAndProbesByResultAndStateReadsByWay) {
   PrometheusMetricsSink sink;
   OneJob systemd;
   MeteredSystemdManager metered(&systemd, &sink);
@@ -44,6 +44,9 @@ TEST(AgentMetrics, TheDecoratorsCountJobsByOpAndResultAndProbesByResult) {
   probes.Run(v1::ProbeSpec());
   sink.LeaseExpired();
   sink.DbusReconnected();
+  sink.StateRead(true);
+  sink.StateRead(true);
+  sink.StateRead(false);
   const std::string text = sink.Text();
   EXPECT_THAT(text, HasSubstr("failover_agent_jobs_total{op=\"stop\",result=\"done\"} 1"));
   EXPECT_THAT(text, HasSubstr("failover_agent_jobs_total{op=\"start\",result=\"timeout\"} 1"));
@@ -51,6 +54,8 @@ TEST(AgentMetrics, TheDecoratorsCountJobsByOpAndResultAndProbesByResult) {
   EXPECT_THAT(text, HasSubstr("failover_agent_probe_results_total{result=\"healthy\"} 0"));
   EXPECT_THAT(text, HasSubstr("failover_agent_lease_expiries_total 1"));
   EXPECT_THAT(text, HasSubstr("failover_agent_dbus_reconnects_total 1"));
+  EXPECT_THAT(text, HasSubstr("failover_agent_state_reads_total{via=\"private\"} 2"));
+  EXPECT_THAT(text, HasSubstr("failover_agent_state_reads_total{via=\"bus\"} 1"));
 }
 
 TEST(AgentMetrics, ANonLoopbackListenIsRefusedUnlessAllowed) {
