@@ -1,9 +1,6 @@
 #include "grpc_agent_client.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <exception>
-#include <mutex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -11,43 +8,6 @@
 #include "failover/tls.h"
 
 namespace failover::coordinator {
-
-namespace {
-
-// What a call's caller waits for; shared with the gRPC thread that ends the call, so the caller
-// may free the call's objects as soon as it wakes (the ending thread touches only this).
-struct CallEnd {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  grpc::Status status;
-
-  void Set(const grpc::Status& s) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      status = s;
-      done = true;
-    }
-    cv.notify_all();
-  }
-  grpc::Status Wait() {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [this] { return done; });
-    return status;
-  }
-};
-
-// A unary call on gRPC's callback threads, waited for here. The blocking call made every
-// calling thread poll its own completion queue: 64 threads reading 1,000 agents' state spent
-// more CPU waking each other than in the calls (bench-scale profile: a third of the coordinator's).
-template <typename Start>
-grpc::Status AwaitUnary(Start start) {
-  auto end = std::make_shared<CallEnd>();
-  start([end](grpc::Status s) { end->Set(s); });
-  return end->Wait();
-}
-
-}  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> GrpcAgentClient::NewChannel(const Config& config,
                                                                            const HostConfig& host) {
@@ -135,7 +95,7 @@ absl::StatusOr<v1::GetStateResponse> GrpcAgentClient::GetState(const v1::GetStat
       ctx.set_deadline(deadline);
       ctx.set_wait_for_ready(false);
       resp.Clear();
-      return AwaitUnary([&](auto done) { stub_->async()->GetState(&ctx, &batch, &resp, done); });
+      return stub_->GetState(&ctx, batch, &resp);
     });
     if (absl::Status s = Annotate(rpc); !s.ok()) return s;
     if (first) {
@@ -149,65 +109,20 @@ absl::StatusOr<v1::GetStateResponse> GrpcAgentClient::GetState(const v1::GetStat
   return all;
 }
 
-namespace {
-
-// A step's events read on gRPC's own callback threads. The blocking reader kept one thread per
-// open stream polling its own completion queue: with a wave of 1,000 hosts those threads woke
-// each other for every event (bench-scale: futex wake-ups on top of the coordinator's profile).
-// Now the caller's thread only sleeps until the stream ends.
-class StepEventReader final : public grpc::ClientReadReactor<v1::AgentEvent> {
- public:
-  StepEventReader(grpc::ClientContext* ctx, const std::function<void(const v1::AgentEvent&)>& on_event)
-      : ctx_(ctx), on_event_(on_event), end_(std::make_shared<CallEnd>()) {}
-
-  // Starts the call and waits for its end; rethrows what on_event threw (the stream cancelled).
-  grpc::Status Run(v1::Agent::Stub* stub, const v1::ExecuteRequest& req) {
-    auto end = end_;
-    stub->async()->Execute(ctx_, &req, this);
-    StartRead(&event_);
-    StartCall();
-    grpc::Status s = end->Wait();
-    if (thrown_) std::rethrow_exception(thrown_);
-    return s;
-  }
-  bool got_done() const { return got_done_; }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) return;  // the stream ended: OnDone follows
-    got_done_ = got_done_ || event_.kind() == v1::AgentEvent::STEP_DONE;
-    try {
-      on_event_(event_);
-    } catch (...) {  // not on gRPC's thread: the caller's, once the call ends
-      thrown_ = std::current_exception();
-      ctx_->TryCancel();
-      return;
-    }
-    StartRead(&event_);
-  }
-  void OnDone(const grpc::Status& s) override {
-    auto end = end_;  // `this` may be gone once Set wakes the caller
-    end->Set(s);
-  }
-
- private:
-  grpc::ClientContext* ctx_;
-  const std::function<void(const v1::AgentEvent&)>& on_event_;
-  std::shared_ptr<CallEnd> end_;
-  v1::AgentEvent event_;
-  bool got_done_ = false;
-  std::exception_ptr thrown_;
-};
-
-}  // namespace
-
 absl::Status GrpcAgentClient::Execute(const v1::ExecuteRequest& req,
                                       const std::function<void(const v1::AgentEvent&)>& on_event,
                                       std::chrono::milliseconds deadline) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + deadline);
-  StepEventReader reader(&ctx, on_event);
-  grpc::Status s = reader.Run(stub_.get(), req);
-  if (s.ok() && !reader.got_done())
+  auto reader = stub_->Execute(&ctx, req);
+  v1::AgentEvent e;
+  bool got_done = false;
+  while (reader->Read(&e)) {
+    got_done = got_done || e.kind() == v1::AgentEvent::STEP_DONE;
+    on_event(e);
+  }
+  grpc::Status s = reader->Finish();
+  if (s.ok() && !got_done)
     return absl::UnavailableError(absl::StrCat("host ", host_, ": the agent's stream ended before the step finished"));
   return Annotate(s);
 }
@@ -218,7 +133,7 @@ absl::StatusOr<v1::ProbeResponse> GrpcAgentClient::Probe(const v1::ProbeRequest&
     grpc::ClientContext ctx;
     ctx.set_deadline(at);
     resp.Clear();
-    return AwaitUnary([&](auto done) { stub_->async()->Probe(&ctx, &req, &resp, done); });
+    return stub_->Probe(&ctx, req, &resp);
   });
   if (absl::Status s = Annotate(rpc); !s.ok()) return s;
   return resp;
@@ -230,7 +145,7 @@ absl::StatusOr<v1::RenewLeaseResponse> GrpcAgentClient::RenewLease(const v1::Ren
     grpc::ClientContext ctx;
     ctx.set_deadline(deadline);
     resp.Clear();
-    return AwaitUnary([&](auto done) { stub_->async()->RenewLease(&ctx, &req, &resp, done); });
+    return stub_->RenewLease(&ctx, req, &resp);
   });
   if (absl::Status s = Annotate(rpc); !s.ok()) return s;
   return resp;
@@ -241,8 +156,7 @@ absl::StatusOr<v1::ChaosInjectFaultResponse> GrpcAgentClient::InjectFault(const 
   v1::ChaosInjectFaultResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + call_timeout_);
-  grpc::Status rpc = AwaitUnary([&](auto done) { stub_->async()->InjectFault(&ctx, &req, &resp, done); });
-  if (absl::Status s = Annotate(rpc); !s.ok()) return s;
+  if (absl::Status s = Annotate(stub_->InjectFault(&ctx, req, &resp)); !s.ok()) return s;
   return resp;
 }
 
