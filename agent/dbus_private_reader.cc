@@ -17,7 +17,6 @@
 namespace failover::agent {
 namespace {
 
-constexpr auto kReconnectPause = std::chrono::seconds(1);  // after a connect that failed
 constexpr char kPropsIface[] = "org.freedesktop.DBus.Properties";
 
 // What the handler of one Get fills in; lives on Read's stack (the handlers run only inside the
@@ -25,6 +24,7 @@ constexpr char kPropsIface[] = "org.freedesktop.DBus.Properties";
 struct Pending {
   std::vector<DbusPrivateReader::Answer>* answers;
   std::condition_variable* done;
+  bool* answered_ever;
   size_t left = 0;
 };
 struct Slot {
@@ -66,23 +66,33 @@ std::optional<sdbus::Variant> VariantOf(sd_bus_message* m) {
 int OnReply(sd_bus_message* m, void* userdata, sd_bus_error*) {
   auto* slot = static_cast<Slot*>(userdata);
   DbusPrivateReader::Answer& a = (*slot->pending->answers)[slot->index];
-  if (sd_bus_message_is_method_error(m, nullptr)) {
-    const sd_bus_error* e = sd_bus_message_get_error(m);
-    a.error = sdbus::Error(e && e->name ? e->name : "org.freedesktop.DBus.Error.Failed",
-                           e && e->message ? e->message : "error reply");
-  } else if (auto v = VariantOf(m)) {
-    a.value = std::move(*v);
-  } else {
-    a.error = sdbus::Error("org.freedesktop.DBus.Error.InvalidSignature",
-                           "a property reply of a type the agent does not read");
+  try {  // a C callback inside sd_bus_process: nothing may unwind through it
+    if (sd_bus_message_is_method_error(m, nullptr)) {
+      const sd_bus_error* e = sd_bus_message_get_error(m);
+      a.error = sdbus::Error(e && e->name ? e->name : "org.freedesktop.DBus.Error.Failed",
+                             e && e->message ? e->message : "error reply");
+    } else if (auto v = VariantOf(m)) {
+      a.value = std::move(*v);
+    } else {
+      a.error = sdbus::Error("org.freedesktop.DBus.Error.InvalidSignature",
+                             "a property reply of a type the agent does not read");
+    }
+  } catch (...) {  // out of memory: the property is not read
+    a.value.reset();
+    try {
+      a.error = sdbus::Error("org.freedesktop.DBus.Error.NoMemory", "reading the answer failed");
+    } catch (...) {
+    }
   }
+  if (a.value) *slot->pending->answered_ever = true;  // not sd-bus's own NoReply of a closing connection
   if (--slot->pending->left == 0) slot->pending->done->notify_all();
   return 0;
 }
 
 }  // namespace
 
-DbusPrivateReader::DbusPrivateReader(std::string address) : address_(std::move(address)) {}
+DbusPrivateReader::DbusPrivateReader(std::string address, Timing timing)
+    : address_(std::move(address)), timing_(timing) {}
 
 DbusPrivateReader::~DbusPrivateReader() {
   {
@@ -96,6 +106,11 @@ DbusPrivateReader::~DbusPrivateReader() {
 }
 
 uint64_t DbusPrivateReader::reads() const { return reads_; }
+
+bool DbusPrivateReader::connected() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bus_ != nullptr;
+}
 
 void DbusPrivateReader::Wake() {
   if (wake_fd_ < 0) return;
@@ -116,10 +131,11 @@ absl::Status DbusPrivateReader::ConnectLocked() {
   if (r >= 0) r = sd_bus_start(bus);  // peer to peer: no Hello, no bus daemon
   if (r < 0) {
     if (bus != nullptr) sd_bus_unref(bus);
-    retry_after_ = std::chrono::steady_clock::now() + kReconnectPause;
+    retry_after_ = std::chrono::steady_clock::now() + timing_.pause_after_refusal;
     return absl::UnavailableError(absl::StrCat("cannot connect to ", address_, ": ", std::strerror(-r)));
   }
   bus_ = bus;
+  answered_ever_ = false;
   if (!drain_.joinable()) drain_ = std::thread([this] { Drain(); });
   return absl::OkStatus();
 }
@@ -133,6 +149,29 @@ void DbusPrivateReader::CloseLocked() {
   answered_.notify_all();
 }
 
+namespace {
+
+// How long poll may sleep: until sd-bus's own next timeout (absolute CLOCK_MONOTONIC µs, or
+// UINT64_MAX for none) or `idle_until`, whichever comes first; -1 for neither.
+int WaitMs(sd_bus* bus, std::optional<std::chrono::steady_clock::time_point> idle_until) {
+  int64_t wait_ms = -1;
+  uint64_t until_us = UINT64_MAX;
+  if (sd_bus_get_timeout(bus, &until_us) > 0 && until_us != UINT64_MAX) {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const uint64_t now_us = uint64_t(now.tv_sec) * 1000000 + uint64_t(now.tv_nsec) / 1000;
+    wait_ms = until_us <= now_us ? 0 : static_cast<int64_t>((until_us - now_us + 999) / 1000);
+  }
+  if (idle_until) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*idle_until - std::chrono::steady_clock::now());
+    const int64_t idle_ms = std::max<int64_t>(0, left.count());
+    wait_ms = wait_ms < 0 ? idle_ms : std::min(wait_ms, idle_ms);
+  }
+  return static_cast<int>(std::min<int64_t>(wait_ms, 60000));
+}
+
+}  // namespace
+
 void DbusPrivateReader::Drain() {
   constexpr int kBatch = 64;  // messages processed per hold of mu_: a flood does not shut reads out
   std::unique_lock<std::mutex> lock(mu_);
@@ -144,20 +183,24 @@ void DbusPrivateReader::Drain() {
       int r = 0, done = 0;
       while (done < kBatch && (r = sd_bus_process(bus_, nullptr)) > 0) ++done;
       if (r < 0 || sd_bus_is_open(bus_) <= 0) {
+        // Hung up before answering anything: systemd refused us (credentials, its connection
+        // limit); do not knock again at once.
+        if (!answered_ever_) retry_after_ = std::chrono::steady_clock::now() + timing_.pause_after_refusal;
         GetLogger("agent")->info("systemd's private socket closed ({}); the next read connects again",
                                  r < 0 ? std::strerror(-r) : "hung up");
         CloseLocked();
         continue;
       }
-      fds[1] = {sd_bus_get_fd(bus_), static_cast<short>(sd_bus_get_events(bus_)), 0};
-      uint64_t until_us = UINT64_MAX;  // CLOCK_MONOTONIC; sd-bus's own timeouts (none once reads end)
-      if (sd_bus_get_timeout(bus_, &until_us) > 0 && until_us != UINT64_MAX) {
-        timespec now{};
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        const uint64_t now_us = uint64_t(now.tv_sec) * 1000000 + uint64_t(now.tv_nsec) / 1000;
-        wait_ms = until_us <= now_us ? 0 : static_cast<int>(std::min<uint64_t>((until_us - now_us + 999) / 1000, 60000));
+      std::optional<std::chrono::steady_clock::time_point> idle_until;
+      if (in_flight_ == 0) {
+        idle_until = last_used_ + timing_.idle_close;
+        if (std::chrono::steady_clock::now() >= *idle_until) {
+          CloseLocked();  // the agent idles: PID 1 keeps no signals queued for it
+          continue;
+        }
       }
-      if (done == kBatch) wait_ms = 0;  // more may be queued: only let waiting reads in first
+      fds[1] = {sd_bus_get_fd(bus_), static_cast<short>(sd_bus_get_events(bus_)), 0};
+      wait_ms = done == kBatch ? 0 : WaitMs(bus_, idle_until);  // more may be queued: let reads in first
     }
     lock.unlock();
     (void)poll(fds, fds[1].fd >= 0 ? 2 : 1, wait_ms);
@@ -178,11 +221,14 @@ absl::StatusOr<std::vector<DbusPrivateReader::Answer>> DbusPrivateReader::Read(c
   // The handlers run in the drain's sd_bus_process, under mu_, and only while the slots live:
   // these stay on this stack.
   std::vector<Answer> answers(gets.size());
-  Pending pending{&answers, &answered_, 0};
+  Pending pending{&answers, &answered_, &answered_ever_, 0};
   std::vector<Slot> slots(gets.size());
   std::vector<sd_bus_slot*> calls(gets.size(), nullptr);
+  ++in_flight_;
   auto end = [&](absl::Status why) -> absl::StatusOr<std::vector<Answer>> {
     for (sd_bus_slot* c : calls) sd_bus_slot_unref(c);  // no handler runs after this
+    last_used_ = std::chrono::steady_clock::now();
+    if (--in_flight_ == 0) Wake();  // the drain's idle clock starts now
     if (!why.ok()) return why;
     ++reads_;
     return std::move(answers);
@@ -199,19 +245,22 @@ absl::StatusOr<std::vector<DbusPrivateReader::Answer>> DbusPrivateReader::Read(c
     ++pending.left;
   }
   Wake();  // the drain sends what the socket did not take at once and reads the answers
-  const bool answered =
-      answered_.wait_until(lock, give_up, [&] { return pending.left == 0 || generation_ != generation; });
-  if (generation_ != generation)  // systemd hung up (it re-executes), or another read timed out
+  answered_.wait_until(lock, give_up, [&] { return pending.left == 0 || generation_ != generation; });
+  // Answered, unless the connection closed and an answer is an error: sd-bus answers the calls of
+  // a closing connection itself (NoReply).
+  const bool closed = generation_ != generation;
+  if (pending.left == 0 && !(closed && std::any_of(answers.begin(), answers.end(), [](const Answer& a) { return a.error; })))
+    return end(absl::OkStatus());
+  if (closed)  // systemd hung up (it re-executes, or refused us), or another read timed out
     return end(absl::UnavailableError("systemd closed the connection during the read"));
-  if (!answered) {
-    // A systemd that does not answer in `timeout` ends the read (sd-bus's 25 s never applies);
-    // the connection goes too, so its late answers meet no read.
-    CloseLocked();
-    Wake();
-    return end(absl::DeadlineExceededError(
-        absl::StrCat("systemd did not answer the property reads within ", timeout.count() / 1000, " ms")));
-  }
-  return end(absl::OkStatus());
+  // systemd did not answer in `timeout` (sd-bus's 25 s never applies). The connection goes (its
+  // late answers meet no read), and reads use the bus for a while: one that hangs here once is
+  // not waited on again by every read.
+  CloseLocked();
+  retry_after_ = std::chrono::steady_clock::now() + timing_.pause_after_timeout;
+  Wake();
+  return end(absl::DeadlineExceededError(
+      absl::StrCat("systemd did not answer the property reads within ", timeout.count() / 1000, " ms")));
 }
 
 }  // namespace failover::agent

@@ -31,11 +31,23 @@ struct sd_bus;
 
 namespace failover::agent {
 
+struct PrivateReaderTiming {
+  // A connection no read used for this long is closed: PID 1 queues every signal for an open
+  // private connection, so one is open only around reads (a run), not while the agent idles.
+  std::chrono::milliseconds idle_close{30000};
+  // After systemd did not answer in time here, reads go over the system bus for this long.
+  std::chrono::milliseconds pause_after_timeout{30000};
+  // The same after a connect that failed, or a connection systemd closed before answering
+  // anything (it refused us: credentials, its limit of private connections).
+  std::chrono::milliseconds pause_after_refusal{1000};
+};
+
 class DbusPrivateReader {
  public:
   static constexpr char kDefaultAddress[] = "unix:path=/run/systemd/private";
+  using Timing = PrivateReaderTiming;
   // `address`: sd-bus address of systemd's private socket; "" disables the reader.
-  explicit DbusPrivateReader(std::string address = kDefaultAddress);
+  explicit DbusPrivateReader(std::string address = kDefaultAddress, Timing timing = {});
 
   DbusPrivateReader(const DbusPrivateReader&) = delete;
   DbusPrivateReader& operator=(const DbusPrivateReader&) = delete;
@@ -59,8 +71,9 @@ class DbusPrivateReader {
   absl::StatusOr<std::vector<Answer>> Read(const std::vector<Get>& gets, std::chrono::microseconds timeout);
   ~DbusPrivateReader();  // closes the connection, ends the drain
 
-  // Reads done over the private socket since start (for tests).
+  // Reads done over the private socket since start, and whether a connection is open (for tests).
   uint64_t reads() const;
+  bool connected();
 
  private:
   absl::Status ConnectLocked();
@@ -69,11 +82,14 @@ class DbusPrivateReader {
   void Wake();         // the drain re-reads its state (new calls to send, a closed connection, the end)
 
   const std::string address_;
+  const Timing timing_;
   std::mutex mu_;  // guards what follows, and every sd-bus call on bus_
   std::condition_variable answered_;  // an answer arrived, or the connection closed
   sd_bus* bus_ = nullptr;
   uint64_t generation_ = 0;  // +1 whenever a connection closes
-  std::chrono::steady_clock::time_point retry_after_{};
+  size_t in_flight_ = 0;     // reads waiting on bus_
+  bool answered_ever_ = false;  // bus_ delivered an answer (systemd accepted us)
+  std::chrono::steady_clock::time_point last_used_{}, retry_after_{};
   bool ending_ = false;
   int wake_fd_ = -1;  // eventfd
   std::thread drain_;  // started with the first connection

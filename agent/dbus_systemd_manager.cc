@@ -274,10 +274,11 @@ std::vector<absl::StatusOr<v1::UnitState>> DbusSystemdManager::GetUnitStatesUnti
   std::vector<absl::StatusOr<v1::UnitState>> out;
   if (units.empty()) return out;
   // systemd's private socket first (no bus daemon between; it does not depend on dbus running),
-  // the system bus when that socket cannot be used. Not when systemd did not answer there in
-  // time: the deadline is spent, and the bus would not answer either.
+  // the system bus when that socket cannot be used, or did not answer while the deadline leaves
+  // time (its reads are capped by kCallTimeout).
   absl::StatusOr<std::vector<UnitProps>> read = ReadUnitPropsPrivately(units, deadline);
-  if (!read.ok() && read.status().code() != absl::StatusCode::kDeadlineExceeded)
+  if (!read.ok() && (read.status().code() != absl::StatusCode::kDeadlineExceeded ||
+                     std::chrono::steady_clock::now() < deadline))
     read = WithReconnect(absl::StrCat("reading state of ", units.front(), units.size() > 1 ? " and others" : ""),
                          deadline, [&] { return ReadUnitProps(units, deadline); });
   for (size_t i = 0; i < units.size(); ++i) {
@@ -384,8 +385,9 @@ std::vector<DbusSystemdManager::UnitProps> DbusSystemdManager::ReadUnitProps(con
     }
     AwaitGets(pending.get(), timeout, [&] { return disconnected_ || generation_ != generation; });
   }
+  auto out = AssembleUnitProps(units, gets, pending->answers);  // throws when the bus broke
   metrics_->StateRead(/*private_socket=*/false);
-  return AssembleUnitProps(units, gets, pending->answers);
+  return out;
 }
 
 absl::StatusOr<bool> DbusSystemdManager::JobExists(const std::string& job, SteadyTime deadline) {
@@ -448,7 +450,8 @@ absl::StatusOr<JobOutcome> DbusSystemdManager::RunJob(JobKind kind, const std::s
       return absl::DeadlineExceededError(absl::StrCat(method, " ", unit, ": no result from systemd within ",
                                                       timeout.count(), " ms (job ", std::string(*job),
                                                       " left to systemd)"));
-    // Quiet for 500 ms, or the bus went away: a read reconnects if dbus restarted.
+    // Quiet for 500 ms, or the bus went away: read the unit (private socket, else the bus, which
+    // reconnects if dbus restarted); JobExists below reconnects the bus too.
     if (disconnected_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     (void)GetUnitStateUntil(unit, deadline);
     {

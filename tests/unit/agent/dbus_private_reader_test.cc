@@ -85,7 +85,12 @@ class FakeSystemdPeer {
   int open() const { return open_; }  // connections not yet closed by either side
   // What systemd does to every private connection: unit and job signals, here `n` at once on
   // each open connection.
-  void Flood(int n) { flood_ = n; }
+  void Flood(int n) {
+    queued_ = UINT64_MAX;  // not yet seen after this flood
+    flood_ = n;
+  }
+  // A systemd that stops answering on connections that are set up (auth done).
+  void Stall(bool on) { stall_ = on; }
   int flooded() const { return flooded_; }
   uint64_t queued() const { return queued_; }  // messages in the peer's write queue, last seen
   void HangUpNow() { ++hang_ups_; }  // the connections open now
@@ -122,6 +127,10 @@ class FakeSystemdPeer {
     } else {
       const int hang_ups = hang_ups_;
       while (!stop_ && hang_ups_ == hang_ups) {
+        if (stall_) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          continue;
+        }
         int r = sd_bus_process(bus, nullptr);
         if (r < 0) break;  // the client went away
         for (int n = flood_.exchange(0), i = 0; i < n; ++i)
@@ -140,7 +149,7 @@ class FakeSystemdPeer {
 
   std::string dir_, path_;
   int listen_fd_ = -1;
-  std::atomic<bool> stop_{false};
+  std::atomic<bool> stop_{false}, stall_{false};
   std::atomic<int> open_{0}, accepted_{0}, flood_{0}, flooded_{0}, hang_ups_{0};
   std::atomic<uint64_t> queued_{0};
   std::thread acceptor_;
@@ -232,20 +241,41 @@ TEST(DbusPrivateReader, SignalsThePeerSendsBetweenReadsAreDrainedNotLeftQueuedIn
   EXPECT_EQ(peer.accepted(), 1);
 }
 
-TEST(DbusPrivateReader, APeerThatHangsUpBetweenReadsIsConnectedAgainByTheNextRead) {
+TEST(DbusPrivateReader, APeerThatHangsUpBetweenReadsIsNoticedByTheDrainAndTheNextReadConnectsAgain) {
   FakeSystemdPeer peer;
   DbusPrivateReader reader(peer.address());
   ASSERT_TRUE(reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5)).ok());
   peer.HangUpNow();  // systemd re-executing drops its private connections
-  ASSERT_TRUE(Eventually([&] { return peer.open() == 0; }));
-  peer.mode = FakeSystemdPeer::Mode::kAnswer;
+  EXPECT_TRUE(Eventually([&] { return !reader.connected(); })) << "the drain did not see the hang-up";
   auto again = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5));
-  if (!again.ok()) {  // the drain had not yet seen the hang-up: this read found it; the next connects
-    EXPECT_EQ(again.status().code(), absl::StatusCode::kUnavailable) << again.status();
-    again = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5));
-  }
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(peer.accepted(), 2);
+}
+
+TEST(DbusPrivateReader, AConnectionNoReadUsesIsClosedSoPid1QueuesNothingForAnIdleAgent) {
+  FakeSystemdPeer peer;
+  DbusPrivateReader reader(peer.address(), {.idle_close = std::chrono::milliseconds(100)});
+  ASSERT_TRUE(reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5)).ok());
+  EXPECT_TRUE(Eventually([&] { return !reader.connected() && peer.open() == 0; }));
+  auto again = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(peer.accepted(), 2);
+}
+
+TEST(DbusPrivateReader, AReadThatTimesOutEndsTheOtherReadsOnItsConnectionAsUnavailableNotHung) {
+  FakeSystemdPeer peer;
+  DbusPrivateReader reader(peer.address());
+  ASSERT_TRUE(reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5)).ok());
+  peer.Stall(true);  // set up, then silent
+  absl::StatusOr<std::vector<DbusPrivateReader::Answer>> shorter, longer;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread a([&] { shorter = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::milliseconds(200)); });
+  std::thread b([&] { longer = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5)); });
+  a.join();
+  b.join();
+  EXPECT_EQ(shorter.status().code(), absl::StatusCode::kDeadlineExceeded) << shorter.status();
+  EXPECT_EQ(longer.status().code(), absl::StatusCode::kUnavailable) << longer.status();  // the caller reads the bus
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
 }
 
 TEST(DbusPrivateReader, ReadsFromSeveralThreadsAtOnceEachGetTheirAnswers) {
@@ -267,7 +297,7 @@ TEST(DbusPrivateReader, ReadsFromSeveralThreadsAtOnceEachGetTheirAnswers) {
 TEST(DbusPrivateReader, APeerThatNeverAnswersEndsTheReadAtItsTimeoutAsDeadlineExceeded) {
   FakeSystemdPeer peer;
   peer.mode = FakeSystemdPeer::Mode::kSilent;  // a frozen systemd: connected, never answering
-  DbusPrivateReader reader(peer.address());
+  DbusPrivateReader reader(peer.address(), {.pause_after_timeout = std::chrono::milliseconds(300)});
   const auto t0 = std::chrono::steady_clock::now();
   auto answers = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::milliseconds(200));
   const auto took = std::chrono::steady_clock::now() - t0;
@@ -275,24 +305,31 @@ TEST(DbusPrivateReader, APeerThatNeverAnswersEndsTheReadAtItsTimeoutAsDeadlineEx
   EXPECT_EQ(answers.status().code(), absl::StatusCode::kDeadlineExceeded) << answers.status();
   EXPECT_GE(took, std::chrono::milliseconds(190));
   EXPECT_LT(took, std::chrono::seconds(2)) << "the read's own timeout, not sd-bus's 25 s";
-  // The silent connection was dropped with the read: the next one is new and answered.
+  // The silent connection was dropped with the read, and for pause_after_timeout reads go to
+  // the bus; then a new connection is made and answered.
   peer.mode = FakeSystemdPeer::Mode::kAnswer;
+  auto paused = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5));
+  EXPECT_EQ(paused.status().code(), absl::StatusCode::kUnavailable) << paused.status();
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
   auto again = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(peer.accepted(), 2);
 }
 
-TEST(DbusPrivateReader, APeerThatHangsUpIsUnavailableAtOnceAndTheNextReadConnectsAgain) {
+TEST(DbusPrivateReader, APeerThatHangsUpBeforeAnsweringIsUnavailableAtOnceAndAskedAgainOnlyAfterAPause) {
   FakeSystemdPeer peer;
-  peer.mode = FakeSystemdPeer::Mode::kHangUp;  // as systemd does to its private connections when it re-executes
-  DbusPrivateReader reader(peer.address());
+  peer.mode = FakeSystemdPeer::Mode::kHangUp;  // systemd refusing us (or re-executing) right after connect
+  DbusPrivateReader reader(peer.address(), {.pause_after_refusal = std::chrono::milliseconds(300)});
   const auto t0 = std::chrono::steady_clock::now();
   auto broken = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2)) << "a hang-up is not waited out";
   ASSERT_FALSE(broken.ok());
   EXPECT_EQ(broken.status().code(), absl::StatusCode::kUnavailable) << broken.status();
-  // No pause after a connection that broke (only after a connect that failed).
   peer.mode = FakeSystemdPeer::Mode::kAnswer;
+  auto paused = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5));
+  EXPECT_EQ(paused.status().code(), absl::StatusCode::kUnavailable) << "knocked again at once";
+  EXPECT_EQ(peer.accepted(), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
   auto again = reader.Read(Gets({{kUnitIface, "ActiveState"}}), std::chrono::seconds(5));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ((*again)[0].value->get<std::string>(), "active");
