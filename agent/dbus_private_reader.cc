@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -25,6 +26,7 @@ struct Pending {
   std::vector<DbusPrivateReader::Answer>* answers;
   std::condition_variable* done;
   bool* answered_ever;
+  std::atomic<int>* waiting_reads;  // the read, once answered, waits for mu_ again
   size_t left = 0;
 };
 struct Slot {
@@ -85,7 +87,10 @@ int OnReply(sd_bus_message* m, void* userdata, sd_bus_error*) {
     }
   }
   if (a.value) *slot->pending->answered_ever = true;  // not sd-bus's own NoReply of a closing connection
-  if (--slot->pending->left == 0) slot->pending->done->notify_all();
+  if (--slot->pending->left == 0) {
+    ++*slot->pending->waiting_reads;
+    slot->pending->done->notify_all();
+  }
   return 0;
 }
 
@@ -203,6 +208,9 @@ void DbusPrivateReader::Drain() {
       wait_ms = done == kBatch ? 0 : WaitMs(bus_, idle_until);  // more may be queued: let reads in first
     }
     lock.unlock();
+    // std::mutex is not fair: under a flood the drain would take mu_ straight back. Reads waiting
+    // for it go first (bounded: a read holds mu_ only to send its calls).
+    for (int spins = 0; waiting_reads_.load() > 0 && spins < 1000; ++spins) std::this_thread::yield();
     (void)poll(fds, fds[1].fd >= 0 ? 2 : 1, wait_ms);
     if (fds[0].revents & POLLIN) {
       uint64_t n = 0;
@@ -215,13 +223,15 @@ void DbusPrivateReader::Drain() {
 absl::StatusOr<std::vector<DbusPrivateReader::Answer>> DbusPrivateReader::Read(const std::vector<Get>& gets,
                                                                                std::chrono::microseconds timeout) {
   const auto give_up = std::chrono::steady_clock::now() + timeout;
+  ++waiting_reads_;
   std::unique_lock<std::mutex> lock(mu_);
+  --waiting_reads_;
   if (absl::Status s = ConnectLocked(); !s.ok()) return s;
   const uint64_t generation = generation_;
   // The handlers run in the drain's sd_bus_process, under mu_, and only while the slots live:
   // these stay on this stack.
   std::vector<Answer> answers(gets.size());
-  Pending pending{&answers, &answered_, &answered_ever_, 0};
+  Pending pending{&answers, &answered_, &answered_ever_, &waiting_reads_, 0};
   std::vector<Slot> slots(gets.size());
   std::vector<sd_bus_slot*> calls(gets.size(), nullptr);
   ++in_flight_;
@@ -246,6 +256,7 @@ absl::StatusOr<std::vector<DbusPrivateReader::Answer>> DbusPrivateReader::Read(c
   }
   Wake();  // the drain sends what the socket did not take at once and reads the answers
   answered_.wait_until(lock, give_up, [&] { return pending.left == 0 || generation_ != generation; });
+  if (pending.left == 0 && !calls.empty()) --waiting_reads_;  // counted by the last answer's handler
   // Answered, unless the connection closed and an answer is an error: sd-bus answers the calls of
   // a closing connection itself (NoReply).
   const bool closed = generation_ != generation;

@@ -94,6 +94,7 @@ class DbusPrivateReader {
   int wake_fd_ = -1;  // eventfd
   std::thread drain_;  // started with the first connection
   std::atomic<uint64_t> reads_{0};
+  std::atomic<int> waiting_reads_{0};  // reads waiting for mu_: the drain lets them in first
 };
 
 }  // namespace failover::agent
