@@ -14,10 +14,12 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 #include <functional>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include "eventually.h"
 
 namespace failover::agent {
 namespace {
@@ -155,15 +157,6 @@ class FakeSystemdPeer {
   std::thread acceptor_;
   std::vector<std::thread> served_;  // only the acceptor adds; joined after it ends
 };
-
-bool Eventually(const std::function<bool()>& pred) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
 
 std::vector<DbusPrivateReader::Get> Gets(std::vector<std::pair<const char*, const char*>> props) {
   std::vector<DbusPrivateReader::Get> gets;

@@ -6,18 +6,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include "eventually.h"
+
 namespace failover {
 namespace {
-
-// Polls `pred` for up to 5 s.
-bool Eventually(const std::function<bool()>& pred) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
 
 TEST(WorkerPool, AThreadWhoseJobEndedTakesTheNextJobInsteadOfANewThread) {
   WorkerPool pool(4);
