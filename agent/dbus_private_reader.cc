@@ -94,6 +94,12 @@ int OnReply(sd_bus_message* m, void* userdata, sd_bus_error*) {
   return 0;
 }
 
+// Whether a read answered in full may have been answered by sd-bus itself: a closing connection
+// answers its pending calls with NoReply errors.
+bool AnyError(const std::vector<DbusPrivateReader::Answer>& answers) {
+  return std::any_of(answers.begin(), answers.end(), [](const DbusPrivateReader::Answer& a) { return a.error; });
+}
+
 }  // namespace
 
 DbusPrivateReader::DbusPrivateReader(std::string address, Timing timing)
@@ -257,11 +263,8 @@ absl::StatusOr<std::vector<DbusPrivateReader::Answer>> DbusPrivateReader::Read(c
   Wake();  // the drain sends what the socket did not take at once and reads the answers
   answered_.wait_until(lock, give_up, [&] { return pending.left == 0 || generation_ != generation; });
   if (pending.left == 0 && !calls.empty()) --waiting_reads_;  // counted by the last answer's handler
-  // Answered, unless the connection closed and an answer is an error: sd-bus answers the calls of
-  // a closing connection itself (NoReply).
   const bool closed = generation_ != generation;
-  if (pending.left == 0 && !(closed && std::any_of(answers.begin(), answers.end(), [](const Answer& a) { return a.error; })))
-    return end(absl::OkStatus());
+  if (pending.left == 0 && !(closed && AnyError(answers))) return end(absl::OkStatus());
   if (closed)  // systemd hung up (it re-executes, or refused us), or another read timed out
     return end(absl::UnavailableError("systemd closed the connection during the read"));
   // systemd did not answer in `timeout` (sd-bus's 25 s never applies). The connection goes (its
