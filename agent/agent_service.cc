@@ -188,7 +188,9 @@ grpc::Status AgentService::Execute(grpc::ServerContext* ctx, const v1::ExecuteRe
                                           : op.detail() + "; finished after the coordinator's stream was lost");
         lease_->RecordAutonomous(op);
       }
-      sink.Push(std::move(e));
+      // STEP_DONE is a step's last event (StepRunner::Run): it goes out with the RPC's status.
+      if (e.kind() == v1::AgentEvent::STEP_DONE) sink.PushLast(std::move(e));
+      else sink.Push(std::move(e));
     });
     // The end of a step does not renew the lease: only the coordinator does (RenewLease, a new
     // step). An agent frozen mid-step must not extend a lease its coordinator already gave up.

@@ -219,7 +219,11 @@ grpc::Status CoordinatorService::Run(grpc::ServerContext* ctx, const v1::RunRequ
   // Only a request's config is journaled; the coordinator's own is read again on recovery.
   if (!p->config_yaml.empty()) deps_.runs->SaveRequestConfig(run_id, p->config_yaml);
   return Stream::Serve(ctx, writer, [this, p, run_id](Stream::Sink& sink) {
-    ExecuteRun(*p, run_id, [&sink](v1::RunEvent e) { sink.Push(std::move(e)); });
+    ExecuteRun(*p, run_id, [&sink](v1::RunEvent e) {
+      // The event that carries the report is the run's last (FinishRun): it goes out with the status.
+      if (e.has_report()) sink.PushLast(std::move(e));
+      else sink.Push(std::move(e));
+    });
     return grpc::Status::OK;
   });
 }

@@ -37,10 +37,25 @@ class EventStream {
     // Queues a message; dropped silently once the client is gone. A message the client could
     // not read (it does not serialize, or invalid UTF-8 in a string field) ends the stream with
     // INTERNAL naming why, instead of leaving the client waiting; later messages are dropped.
-    void Push(T msg) {
+    void Push(T msg) { Queue(std::move(msg), /*last=*/false); }
+    // Queues the stream's last message: Serve sends it together with the status (one write and one
+    // wake-up of the client fewer per stream: the end of every step and run). Later pushes are
+    // dropped. (Start sends it like any other message.)
+    void PushLast(T msg) { Queue(std::move(msg), /*last=*/true); }
+    // True once the client cancelled or the RPC ended.
+    bool cancelled() {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (serving_) return cancelled_ || ctx_->IsCancelled();
+      return cancelled_ || reactor_ == nullptr;
+    }
+
+   private:
+    friend class EventStream;
+    void Queue(T msg, bool last) {
       std::string why = Unserializable(msg);
       std::lock_guard<std::mutex> lock(mu_);
-      if ((reactor_ == nullptr && !serving_) || cancelled_ || failed_) return;
+      if ((reactor_ == nullptr && !serving_) || cancelled_ || failed_ || last_queued_) return;
+      last_queued_ = last && why.empty();
       if (!why.empty()) {
         failed_ = true;
         done_ = true;
@@ -51,15 +66,6 @@ class EventStream {
       }
       MaybeWriteLocked();
     }
-    // True once the client cancelled or the RPC ended.
-    bool cancelled() {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (serving_) return cancelled_ || ctx_->IsCancelled();
-      return cancelled_ || reactor_ == nullptr;
-    }
-
-   private:
-    friend class EventStream;
     // "" when `msg` serializes and parses back (proto3 parsing refuses invalid UTF-8 in strings).
     static std::string Unserializable(const T& msg) {
       std::string bytes;
@@ -93,6 +99,7 @@ class EventStream {
     bool finished_ = false;
     bool cancelled_ = false;
     bool failed_ = false;  // a message could not be sent: final_status_ says why
+    bool last_queued_ = false;  // PushLast was called: the queue's last message ends the stream
     grpc::Status final_status_;
     // Serve: the handler thread is writing (ctx_ valid); wake_ tells it of new messages or the end.
     bool serving_ = false;
@@ -154,8 +161,12 @@ class EventStream {
       if (sink->queue_.empty()) break;
       T msg = std::move(sink->queue_.front());
       sink->queue_.pop_front();
+      // The last message goes out with the status once `work` returns; nothing is written after it.
+      const bool last = sink->queue_.empty() && sink->last_queued_;
       lock.unlock();
-      const bool ok = writer->Write(msg);
+      bool ok = true;  // WriteLast says nothing: the status is sent (or not) when the handler returns
+      if (last) writer->WriteLast(msg, grpc::WriteOptions());
+      else ok = writer->Write(msg);
       lock.lock();
       if (!ok) {
         sink->cancelled_ = true;

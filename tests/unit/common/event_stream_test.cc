@@ -177,6 +177,79 @@ TEST(EventStream, AnEventPushedByAWorkerThreadReachesTheReaderAtOnceOverLoopback
   EXPECT_LT(worst.count(), 30000) << "an event waited " << worst.count() << " us after its Push";
 }
 
+// A worker that ends its stream with PushLast, then (after `linger`) returns `status`; a push after
+// the last is dropped. Records when it returned.
+class LastMessageService final : public v1::Coordinator::Service {
+ public:
+  LastMessageService(std::chrono::milliseconds linger, grpc::Status status) : linger_(linger), status_(status) {}
+  std::atomic<int64_t> returned_at_ns{0};
+  grpc::Status Run(grpc::ServerContext* ctx, const v1::RunRequest*, grpc::ServerWriter<v1::RunEvent>* w) override {
+    return Stream::Serve(ctx, w, [this](Stream::Sink& sink) {
+      v1::RunEvent e;
+      e.set_message("first");
+      sink.Push(e);
+      e.set_message("last");
+      sink.PushLast(e);
+      e.set_message("after the last");
+      sink.Push(e);
+      std::this_thread::sleep_for(linger_);
+      returned_at_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+      return status_;
+    });
+  }
+
+ private:
+  std::chrono::milliseconds linger_;
+  grpc::Status status_;
+};
+
+struct LastRead {
+  std::vector<std::string> messages;
+  int64_t last_read_at_ns = 0;
+  grpc::Status status;
+};
+
+LastRead ReadOverTcp(LastMessageService* service) {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(service);
+  auto server = builder.BuildAndStart();
+  auto stub = v1::Coordinator::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto reader = stub->Run(&ctx, v1::RunRequest());
+  LastRead r;
+  v1::RunEvent e;
+  while (reader->Read(&e)) {
+    r.messages.push_back(e.message());
+    r.last_read_at_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+  }
+  r.status = reader->Finish();
+  server->Shutdown();
+  return r;
+}
+
+TEST(EventStream, ASyncServedLastMessageTravelsWithTheStatusSoItArrivesOnlyOnceTheWorkerReturned) {
+  // One write for the last message and the status: the client cannot have the message before the
+  // worker returned (written separately, it would arrive ~300 ms earlier).
+  LastMessageService service(std::chrono::milliseconds(300), grpc::Status::OK);
+  LastRead r = ReadOverTcp(&service);
+  EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.messages, (std::vector<std::string>{"first", "last"})) << "a push after PushLast is dropped";
+  EXPECT_GE(r.last_read_at_ns, service.returned_at_ns.load());
+}
+
+TEST(EventStream, ALastMessageIsStillDeliveredWhenTheWorkerEndsWithAnError) {
+  LastMessageService service(std::chrono::milliseconds(0),
+                             grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "the worker's reason"));
+  LastRead r = ReadOverTcp(&service);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(r.status.error_message(), "the worker's reason");
+  EXPECT_EQ(r.messages, (std::vector<std::string>{"first", "last"}));
+}
+
 // The worker of a sync-served stream learns that the client went away (the agent marks a job that
 // finished after that as done on its own), and keeps running.
 class CancelWatchingService final : public v1::Coordinator::Service {
