@@ -44,8 +44,9 @@ int RunChaos(const GlobalOptions& g, const ChaosFlags& f) {
   req.set_execute(f.run.execute);
   req.set_recover_deadline_ms(f.recover_deadline_ms);
   req.set_pause_ms(f.pause_ms);
-  auto stub = Connect(g);
-  if (!stub) return kExitUsage;
+  int connect_exit = kExitOk;
+  auto stub = Connect(g, &connect_exit);
+  if (!stub) return connect_exit;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(g.timeout_s));
   auto reader = stub->Chaos(&ctx, req);

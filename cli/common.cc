@@ -1,6 +1,11 @@
 #include "cli/common.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <cstdlib>
@@ -8,6 +13,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -140,16 +146,43 @@ bool CheckTlsPath(const GlobalOptions& g, std::chrono::milliseconds timeout) {
   return true;
 }
 
+// Over a unix socket: something accepts connections on it. gRPC would learn the same only after
+// starting its runtime (~2.5 ms of failoverctl's start); an answer it cannot judge at once (a full
+// backlog: EAGAIN) is left to gRPC. Returns "" or why not.
+std::string UnixSocketRefusal(const std::string& target) {
+  std::string path = target.substr(std::strlen("unix:"));
+  if (path.rfind("//", 0) == 0) path = path.substr(2);  // unix:///run/x.sock
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof(addr.sun_path)) return "";  // gRPC names what is wrong with it
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  const int rc = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+  const int err = errno;
+  close(fd);
+  if (rc == 0 || err == EAGAIN || err == EINPROGRESS) return "";
+  return absl::StrCat("connect to ", path, ": ", std::strerror(err));
+}
+
 }  // namespace
 
-std::unique_ptr<v1::Coordinator::Stub> Connect(const GlobalOptions& g) {
+std::unique_ptr<v1::Coordinator::Stub> Connect(const GlobalOptions& g, int* exit_code) {
+  *exit_code = kExitUsage;
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(g.connect_timeout_s * 1000));
   if (g.connect_timeout_s <= 0) {
     std::cerr << "failoverctl: --connect-timeout must be > 0 seconds\n";
     return nullptr;
   }
-  if (g.coordinator.rfind("unix:", 0) != 0) {
+  if (g.coordinator.rfind("unix:", 0) == 0) {
+    if (std::string why = UnixSocketRefusal(g.coordinator); !why.empty()) {
+      std::cerr << "failoverctl: cannot reach the coordinator at " << g.coordinator << ": " << why
+                << " (is failover-coordinator running? see --coordinator)\n";
+      *exit_code = kExitFailed;
+      return nullptr;
+    }
+  } else {
     auto c = MakeChannelCredentials(g.tls);
     if (!c.ok()) {
       std::cerr << "failoverctl: " << c.status().message()

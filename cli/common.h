@@ -76,7 +76,10 @@ int RunRuns(const GlobalOptions& g, const RunsFlags& f);
 int RunTrends(const GlobalOptions& g, uint32_t last, const std::string& output);
 // Reads the config file (if any) into the request. Returns false and prints the error otherwise.
 bool BuildRunRequest(const RunFlags& flags, v1::RunRequest* req);
-std::unique_ptr<v1::Coordinator::Stub> Connect(const GlobalOptions& g);
+// A stub for the coordinator; nullptr after printing why, with *exit_code kExitUsage (bad options or
+// certificate, or a TCP coordinator that does not complete a TLS handshake) or kExitFailed (nothing
+// accepts connections on its unix socket).
+std::unique_ptr<v1::Coordinator::Stub> Connect(const GlobalOptions& g, int* exit_code);
 // Prints a gRPC error on stderr and maps it to an exit code (2 for bad input, else 1).
 int ReportRpcError(const std::string& what, const grpc::Status& s, const GlobalOptions& g);
 std::string Ms(int64_t us);

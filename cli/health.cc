@@ -9,8 +9,9 @@ namespace failover::cli {
 int RunHealth(const GlobalOptions& g, const RunFlags& f) {
   v1::RunRequest req;
   if (!BuildRunRequest(f, &req)) return kExitUsage;
-  auto stub = Connect(g);
-  if (!stub) return kExitUsage;
+  int connect_exit = kExitOk;
+  auto stub = Connect(g, &connect_exit);
+  if (!stub) return connect_exit;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
   v1::HealthResponse resp;

@@ -56,8 +56,9 @@ int RunInject(const GlobalOptions& g, const InjectFlags& f) {
   req.set_execute(f.run.execute);
   req.set_then_failover(f.then_failover);
   req.set_recover_deadline_ms(f.recover_deadline_ms);
-  auto stub = Connect(g);
-  if (!stub) return kExitUsage;
+  int connect_exit = kExitOk;
+  auto stub = Connect(g, &connect_exit);
+  if (!stub) return connect_exit;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(g.timeout_s));
   auto reader = stub->Inject(&ctx, req);

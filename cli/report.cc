@@ -39,8 +39,9 @@ void PrintPublications(const v1::Report& r) {
 
 int RunPublish(const GlobalOptions& g, const std::string& run_id, const std::string& destination,
                const std::string& format) {
-  auto stub = Connect(g);
-  if (!stub) return kExitUsage;
+  int connect_exit = kExitOk;
+  auto stub = Connect(g, &connect_exit);
+  if (!stub) return connect_exit;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(40));
   v1::PublishRequest req;
@@ -69,8 +70,9 @@ int RunPublish(const GlobalOptions& g, const std::string& run_id, const std::str
 }
 
 int RunReport(const GlobalOptions& g, const std::string& run_id, const std::string& format) {
-  auto stub = Connect(g);
-  if (!stub) return kExitUsage;
+  int connect_exit = kExitOk;
+  auto stub = Connect(g, &connect_exit);
+  if (!stub) return connect_exit;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::GetReportRequest req;

@@ -88,8 +88,9 @@ int PrintOutcome(const RunFlags& f, const v1::Report& report) {
 int RunRun(const GlobalOptions& g, const RunFlags& f) {
   v1::RunRequest req;
   if (!BuildRunRequest(f, &req)) return kExitUsage;
-  auto stub = Connect(g);
-  if (!stub) return kExitUsage;
+  int connect_exit = kExitOk;
+  auto stub = Connect(g, &connect_exit);
+  if (!stub) return connect_exit;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(g.timeout_s));
   auto reader = stub->Run(&ctx, req);
@@ -132,8 +133,9 @@ int FollowRun(const GlobalOptions& g, const RunFlags& f, std::unique_ptr<v1::Coo
 }
 
 int RunAbort(const GlobalOptions& g, const std::string& run_id, bool json) {
-  auto stub = Connect(g);
-  if (!stub) return kExitUsage;
+  int connect_exit = kExitOk;
+  auto stub = Connect(g, &connect_exit);
+  if (!stub) return connect_exit;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::AbortRequest req;

@@ -76,8 +76,9 @@ int RunRuns(const GlobalOptions& g, const RunsFlags& f) {
   req.set_service(f.service);
   if (!f.status.empty()) req.set_outcome(StatusWords().at(f.status));
   req.set_limit(f.limit);
-  auto stub = Connect(g);
-  if (!stub) return kExitUsage;
+  int connect_exit = kExitOk;
+  auto stub = Connect(g, &connect_exit);
+  if (!stub) return connect_exit;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::HistoryListRunsResponse resp;

@@ -8,8 +8,9 @@
 namespace failover::cli {
 
 int RunTrends(const GlobalOptions& g, uint32_t last, const std::string& output) {
-  auto stub = Connect(g);
-  if (!stub) return kExitUsage;
+  int connect_exit = kExitOk;
+  auto stub = Connect(g, &connect_exit);
+  if (!stub) return connect_exit;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::HistoryTrendsRequest req;

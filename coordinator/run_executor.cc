@@ -191,7 +191,8 @@ void RunExecutor::OnAgentEvent(const std::string& host, const std::string& step_
                  : absl::StrCat(OperationName(op->operation()), " ", op->result(), " in ", Ms(op->duration_us()),
                                 op->detail().empty() ? "" : " (" + op->detail() + ")"),
            ok ? v1::SEVERITY_OK : v1::SEVERITY_ERROR,
-           {would ? v1::UNIT_EVENT_WOULD_RUN : ok ? v1::UNIT_EVENT_JOB_DONE : v1::UNIT_EVENT_JOB_FAILED, op->operation()});
+           {would ? v1::UNIT_EVENT_WOULD_RUN : ok ? v1::UNIT_EVENT_JOB_DONE : v1::UNIT_EVENT_JOB_FAILED, op->operation(),
+            "", ""});
       break;
     }
     case v1::AgentEvent::JOB_SKIPPED:  // recorded with why; not a failure
@@ -201,13 +202,13 @@ void RunExecutor::OnAgentEvent(const std::string& host, const std::string& step_
       break;
     case v1::AgentEvent::JOB_ISSUED:
       Emit(host, e.unit(), step_id, e.message() + " issued", v1::SEVERITY_INFO,
-           {v1::UNIT_EVENT_JOB_ISSUED, e.operation().operation()});
+           {v1::UNIT_EVENT_JOB_ISSUED, e.operation().operation(), "", ""});
       break;
     case v1::AgentEvent::PROBE_RESULT:
       *report_.add_health() = e.probe();
       Emit(host, e.probe().target(), step_id, e.message(), e.probe().healthy() ? v1::SEVERITY_OK : v1::SEVERITY_ERROR,
            {e.probe().healthy() ? v1::UNIT_EVENT_GATE_PASSED : v1::UNIT_EVENT_GATE_FAILED, v1::OPERATION_UNSPECIFIED,
-            e.probe().name()});
+            e.probe().name(), ""});
       break;
     case v1::AgentEvent::INFO:
       Emit(host, e.unit(), step_id, e.message(), v1::SEVERITY_INFO);
