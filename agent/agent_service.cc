@@ -79,6 +79,9 @@ std::string Describe(const std::string& run, const std::string& step, const Unit
   }
   return out;
 }
+
+// Events that queued up behind an earlier write travel in its message (ExecuteRequest.batch_events).
+void BatchEvent(v1::AgentEvent* batch, v1::AgentEvent next) { *batch->add_more() = std::move(next); }
 }  // namespace
 
 grpc::ServerUnaryReactor* AgentService::GetState(grpc::CallbackServerContext* ctx, const v1::GetStateRequest* req,
@@ -196,7 +199,7 @@ grpc::Status AgentService::Execute(grpc::ServerContext* ctx, const v1::ExecuteRe
     // step). An agent frozen mid-step must not extend a lease its coordinator already gave up.
     if (!request.dry_run()) lease_->EndStep();
     return grpc::Status::OK;
-  });
+  }, req->batch_events() ? Stream::MergeFn(BatchEvent) : nullptr);
 }
 
 grpc::ServerUnaryReactor* AgentService::Probe(grpc::CallbackServerContext* ctx, const v1::ProbeRequest* req,

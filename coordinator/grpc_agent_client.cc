@@ -118,12 +118,21 @@ absl::Status GrpcAgentClient::Execute(const v1::ExecuteRequest& req,
                                       std::chrono::milliseconds deadline) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + deadline);
-  auto reader = stub_->Execute(&ctx, req);
+  v1::ExecuteRequest wire = req;
+  wire.set_batch_events(true);  // unpacked below
+  auto reader = stub_->Execute(&ctx, wire);
   v1::AgentEvent e;
   bool got_done = false;
+  auto deliver = [&](v1::AgentEvent& one) {
+    one.clear_more();  // one level only (agent.proto)
+    got_done = got_done || one.kind() == v1::AgentEvent::STEP_DONE;
+    on_event(one);
+  };
   while (reader->Read(&e)) {
-    got_done = got_done || e.kind() == v1::AgentEvent::STEP_DONE;
-    on_event(e);
+    google::protobuf::RepeatedPtrField<v1::AgentEvent> more;
+    more.Swap(e.mutable_more());
+    deliver(e);
+    for (auto& m : more) deliver(m);
   }
   grpc::Status s = reader->Finish();
   if (s.ok() && !got_done)

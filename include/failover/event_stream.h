@@ -146,11 +146,17 @@ class EventStream {
     std::shared_ptr<Sink> sink_;
   };
 
+  // Folds `next` into `batch` (e.g. appends it to a repeated field the client unpacks).
+  using MergeFn = std::function<void(T* batch, T next)>;
+  // At most this many queued messages go out as one.
+  static constexpr int kMaxMerged = 64;
+
   // For a sync handler: runs `work` on a pool thread and writes what it pushes from this
   // thread until it returns; returns its status (CANCELLED once the client went away, the worker
-  // still running; INTERNAL for a message the client could not read).
+  // still running; INTERNAL for a message the client could not read). With `merge`, messages that
+  // queued up while an earlier one was being written go out as one (nothing waits to be merged).
   static grpc::Status Serve(grpc::ServerContext* ctx, grpc::ServerWriter<T>* writer,
-                            std::function<grpc::Status(Sink&)> work) {
+                            std::function<grpc::Status(Sink&)> work, MergeFn merge = nullptr) {
     auto sink = std::make_shared<Sink>();
     sink->serving_ = true;
     sink->ctx_ = ctx;
@@ -161,6 +167,10 @@ class EventStream {
       if (sink->queue_.empty()) break;
       T msg = std::move(sink->queue_.front());
       sink->queue_.pop_front();
+      for (int n = 0; merge && n < kMaxMerged && !sink->queue_.empty(); ++n) {
+        merge(&msg, std::move(sink->queue_.front()));
+        sink->queue_.pop_front();
+      }
       // The last message goes out with the status once `work` returns; nothing is written after it.
       const bool last = sink->queue_.empty() && sink->last_queued_;
       lock.unlock();

@@ -62,14 +62,24 @@ class AgentServiceTest : public ::testing::Test {
     ss << in.rdbuf();
     return ss.str();
   }
-  grpc::Status Execute(const v1::ExecuteRequest& req) {
+  // `wire`: the messages as they arrived (a batch carries the events after its first in `more`).
+  grpc::Status Execute(const v1::ExecuteRequest& req, std::vector<v1::AgentEvent>* wire = nullptr) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     auto reader = stub_->Execute(&ctx, req);
     v1::AgentEvent e;
     while (reader->Read(&e)) {
+      if (wire != nullptr) wire->push_back(e);
     }
     return reader->Finish();
+  }
+  static std::vector<v1::AgentEvent::Kind> Kinds(const std::vector<v1::AgentEvent>& wire) {
+    std::vector<v1::AgentEvent::Kind> kinds;
+    for (const auto& e : wire) {
+      kinds.push_back(e.kind());
+      for (const auto& m : e.more()) kinds.push_back(m.kind());
+    }
+    return kinds;
   }
   static v1::ExecuteRequest Stop() {
     v1::ExecuteRequest r;
@@ -113,6 +123,28 @@ TEST_F(AgentServiceTest, RefusedRequestsGoToTheAuditLogWithCallerPeerAndReason) 
       << text;
   EXPECT_NE(text.find("run_id may hold only"), std::string::npos) << text;
   EXPECT_TRUE(systemd_.journal().empty());
+}
+
+// A stop step's events (StepRunner::Run), however they travel.
+const std::vector<v1::AgentEvent::Kind> kStopStepEvents = {v1::AgentEvent::INITIAL_STATE, v1::AgentEvent::JOB_ISSUED,
+                                                           v1::AgentEvent::JOB_DONE, v1::AgentEvent::FINAL_STATE,
+                                                           v1::AgentEvent::STEP_DONE};
+
+TEST_F(AgentServiceTest, ACallerThatDoesNotAskForBatchesGetsOneEventPerMessage) {
+  std::vector<v1::AgentEvent> wire;
+  ASSERT_TRUE(Execute(Stop(), &wire).ok());
+  for (const auto& e : wire) EXPECT_EQ(e.more_size(), 0) << "a coordinator older than batch_events would lose these";
+  EXPECT_EQ(Kinds(wire), kStopStepEvents);
+}
+
+TEST_F(AgentServiceTest, ACallerThatAsksForBatchesGetsTheSameEventsInOrderOneLevelDeep) {
+  v1::ExecuteRequest req = Stop();
+  req.set_batch_events(true);
+  std::vector<v1::AgentEvent> wire;
+  ASSERT_TRUE(Execute(req, &wire).ok());
+  EXPECT_EQ(Kinds(wire), kStopStepEvents);
+  for (const auto& e : wire)
+    for (const auto& m : e.more()) EXPECT_EQ(m.more_size(), 0) << "batches are one level deep";
 }
 
 TEST_F(AgentServiceTest, FinishingAStepDoesNotExtendTheLease) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "failover/v1/agent.grpc.pb.h"
 #include "failover/v1/coordinator.grpc.pb.h"
 #include "gtest/gtest.h"
 
@@ -248,6 +249,59 @@ TEST(EventStream, ALastMessageIsStillDeliveredWhenTheWorkerEndsWithAnError) {
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(r.status.error_message(), "the worker's reason");
   EXPECT_EQ(r.messages, (std::vector<std::string>{"first", "last"}));
+}
+
+// A burst of 2,000 events pushed faster than a write takes, then the last: served with a merge
+// that appends to `more` (as the agent does when the coordinator asks for batches).
+class BurstAgent final : public v1::Agent::Service {
+ public:
+  grpc::Status Execute(grpc::ServerContext* ctx, const v1::ExecuteRequest*,
+                       grpc::ServerWriter<v1::AgentEvent>* w) override {
+    using AgentStream = EventStream<v1::AgentEvent>;
+    return AgentStream::Serve(
+        ctx, w,
+        [](AgentStream::Sink& sink) {
+          v1::AgentEvent e;
+          for (int i = 0; i < 2000; ++i) {
+            e.set_message(std::to_string(i));
+            sink.Push(e);
+          }
+          e.set_message("end");
+          sink.PushLast(e);
+          return grpc::Status::OK;
+        },
+        [](v1::AgentEvent* batch, v1::AgentEvent next) { *batch->add_more() = std::move(next); });
+  }
+};
+
+TEST(EventStream, EventsThatQueueUpBehindAWriteGoOutMergedInOrderAndNoneIsLost) {
+  BurstAgent service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  auto stub = v1::Agent::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto reader = stub->Execute(&ctx, v1::ExecuteRequest());
+  std::vector<std::string> events;
+  int messages = 0, largest = 0;
+  v1::AgentEvent e;
+  while (reader->Read(&e)) {
+    ++messages;
+    largest = std::max(largest, 1 + e.more_size());
+    events.push_back(e.message());
+    for (const auto& m : e.more()) events.push_back(m.message());
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  server->Shutdown();
+  ASSERT_EQ(events.size(), 2001u);
+  for (int i = 0; i < 2000; ++i) ASSERT_EQ(events[i], std::to_string(i)) << "out of order at " << i;
+  EXPECT_EQ(events.back(), "end");
+  EXPECT_LT(messages, 1000) << "2,001 events in " << messages << " messages: the queued ones were not merged";
+  EXPECT_LE(largest, 1 + EventStream<v1::AgentEvent>::kMaxMerged);
 }
 
 // The worker of a sync-served stream learns that the client went away (the agent marks a job that
