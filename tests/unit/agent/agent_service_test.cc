@@ -12,6 +12,7 @@
 #include "fakes.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "loopback_server.h"
 
 namespace failover::agent {
 namespace {
@@ -42,15 +43,9 @@ class AgentServiceTest : public ::testing::Test {
     config_.allowlist = *UnitAllowlist::Create({"sls-*.service"});
     systemd_.AddUnit("sls-api.service", "active", 42);
     service_ = std::make_unique<AgentService>(config_, &systemd_, &probes_, &lease_, &audit_);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    stub_ = v1::Agent::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                                   grpc::InsecureChannelCredentials()));
+    server_ = std::make_unique<failover::testing::LoopbackServer>(service_.get());
+    stub_ = v1::Agent::NewStub(server_->Channel());
   }
-  ~AgentServiceTest() override { server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1)); }
   // One file per test process: ctest -j runs this suite's tests side by side, and a shared path
   // let one test's set-up remove the log another was about to read.
   static std::string AuditPath() {
@@ -99,7 +94,7 @@ class AgentServiceTest : public ::testing::Test {
   AuditLog audit_;
   AgentConfig config_;
   std::unique_ptr<AgentService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<failover::testing::LoopbackServer> server_;
   std::unique_ptr<v1::Agent::Stub> stub_;
 };
 

@@ -12,6 +12,7 @@
 #include "failover/v1/agent.grpc.pb.h"
 #include "failover/v1/coordinator.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "loopback_server.h"
 
 namespace failover {
 namespace {
@@ -137,21 +138,17 @@ class PacedService final : public v1::Coordinator::Service {
 // the agent's keepalive settings. (With Start instead of Serve, 2 runs in 3 showed ~100 ms here.)
 std::chrono::microseconds WorstDelivery(std::chrono::milliseconds pause, int* received) {
   PacedService service(pause);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-  builder.RegisterService(&service);
-  auto server = builder.BuildAndStart();
+  testing::LoopbackServer server(&service, [](grpc::ServerBuilder& b) {
+    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+    b.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
+    b.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  });
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  auto stub = v1::Coordinator::NewStub(grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
-                                                                 grpc::InsecureChannelCredentials(), args));
+  auto stub = v1::Coordinator::NewStub(server.Channel(args));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   auto reader = stub->Run(&ctx, v1::RunRequest());
@@ -162,11 +159,10 @@ std::chrono::microseconds WorstDelivery(std::chrono::milliseconds pause, int* re
     const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
     const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::duration(now - std::stoll(e.message())));
-        worst = std::max(worst, took);
+    worst = std::max(worst, took);
     ++*received;
   }
   EXPECT_TRUE(reader->Finish().ok());
-  server->Shutdown();
   return worst;
 }
 
@@ -211,13 +207,8 @@ struct LastRead {
 };
 
 LastRead ReadOverTcp(LastMessageService* service) {
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(service);
-  auto server = builder.BuildAndStart();
-  auto stub = v1::Coordinator::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  testing::LoopbackServer server(service);
+  auto stub = v1::Coordinator::NewStub(server.Channel());
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
   auto reader = stub->Run(&ctx, v1::RunRequest());
@@ -228,7 +219,6 @@ LastRead ReadOverTcp(LastMessageService* service) {
     r.last_read_at_ns = std::chrono::steady_clock::now().time_since_epoch().count();
   }
   r.status = reader->Finish();
-  server->Shutdown();
   return r;
 }
 
@@ -276,13 +266,8 @@ class BurstAgent final : public v1::Agent::Service {
 
 TEST(EventStream, EventsThatQueueUpBehindAWriteGoOutMergedInOrderAndNoneIsLost) {
   BurstAgent service;
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  auto server = builder.BuildAndStart();
-  auto stub = v1::Agent::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  testing::LoopbackServer server(&service);
+  auto stub = v1::Agent::NewStub(server.Channel());
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
   auto reader = stub->Execute(&ctx, v1::ExecuteRequest());
@@ -296,7 +281,6 @@ TEST(EventStream, EventsThatQueueUpBehindAWriteGoOutMergedInOrderAndNoneIsLost) 
     for (const auto& m : e.more()) events.push_back(m.message());
   }
   ASSERT_TRUE(reader->Finish().ok());
-  server->Shutdown();
   ASSERT_EQ(events.size(), 2001u);
   for (int i = 0; i < 2000; ++i) ASSERT_EQ(events[i], std::to_string(i)) << "out of order at " << i;
   EXPECT_EQ(events.back(), "end");
@@ -328,13 +312,8 @@ class CancelWatchingService final : public v1::Coordinator::Service {
 
 TEST(EventStream, ASyncServedWorkerSeesTheClientGoAwayAndKeepsRunning) {
   CancelWatchingService service;
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  auto server = builder.BuildAndStart();
-  auto stub = v1::Coordinator::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  testing::LoopbackServer server(&service);
+  auto stub = v1::Coordinator::NewStub(server.Channel());
   {
     grpc::ClientContext ctx;
     auto reader = stub->Run(&ctx, v1::RunRequest());
@@ -346,7 +325,6 @@ TEST(EventStream, ASyncServedWorkerSeesTheClientGoAwayAndKeepsRunning) {
   for (int i = 0; i < 600 && !service.worker_done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_TRUE(service.worker_done);
   EXPECT_TRUE(service.saw_cancel) << "the worker did not learn that the client went away";
-  server->Shutdown();
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "coordinator/agent_client_factory.h"
 #include "failover/v1/agent.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "loopback_server.h"
 
 namespace failover::coordinator {
 namespace {
@@ -97,13 +98,9 @@ class CountingRelay {
 
 TEST(AgentChannel, AKeptChannelSendsNothingWhileIdle) {
   StateAgent service;
-  grpc::ServerBuilder b;
-  int server_port = 0;
-  b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &server_port);
-  b.RegisterService(&service);
-  auto server = b.BuildAndStart();
-  ASSERT_NE(server_port, 0);
-  CountingRelay relay(server_port);
+  failover::testing::LoopbackServer server(&service);
+  ASSERT_NE(server.port(), 0);
+  CountingRelay relay(server.port());
   Config config;
   config.insecure_plaintext = true;
   config.defaults.call_timeout_ms = 3000;
@@ -119,7 +116,6 @@ TEST(AgentChannel, AKeptChannelSendsNothingWhileIdle) {
   std::this_thread::sleep_for(std::chrono::milliseconds(4500));
   EXPECT_EQ(relay.client_bytes(), after_call) << "the idle channel sent " << relay.client_bytes() - after_call
                                               << " bytes (keepalive pings?)";
-  server->Shutdown(std::chrono::system_clock::now());
 }
 
 }  // namespace

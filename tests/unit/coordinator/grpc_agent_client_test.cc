@@ -9,6 +9,7 @@
 #include "coordinator/agent_client_factory.h"
 #include "failover/v1/agent.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "loopback_server.h"
 
 namespace failover::coordinator {
 namespace {
@@ -40,16 +41,12 @@ class BatchingAgent final : public v1::Agent::Service {
 
 TEST(GrpcAgentClient, AsksForBatchedEventsAndHandsThemOverOneByOneInOrder) {
   BatchingAgent agent;
-  grpc::ServerBuilder b;
-  int port = 0;
-  b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  b.RegisterService(&agent);
-  auto server = b.BuildAndStart();
-  ASSERT_NE(port, 0);
+  failover::testing::LoopbackServer server(&agent);
+  ASSERT_NE(server.port(), 0);
   Config config;
   config.insecure_plaintext = true;
   config.defaults.call_timeout_ms = 3000;
-  config.hosts.push_back({"h1", "127.0.0.1:" + std::to_string(port), {"a.service"}});
+  config.hosts.push_back({"h1", server.address(), {"a.service"}});
   GrpcAgentClientFactory factory;
   auto client = factory.Create(config, config.hosts[0]);
   ASSERT_TRUE(client.ok()) << client.status();
@@ -64,7 +61,6 @@ TEST(GrpcAgentClient, AsksForBatchedEventsAndHandsThemOverOneByOneInOrder) {
   EXPECT_TRUE(s.ok()) << s << " (STEP_DONE came inside a batch)";
   EXPECT_TRUE(agent.asked_for_batches);
   EXPECT_EQ(seen, (std::vector<std::string>{"INITIAL_STATE", "JOB_ISSUED", "JOB_DONE", "FINAL_STATE", "STEP_DONE"}));
-  server->Shutdown(std::chrono::system_clock::now());
 }
 
 }  // namespace
