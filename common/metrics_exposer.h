@@ -20,4 +20,9 @@ absl::StatusOr<std::unique_ptr<prometheus::Exposer>> ServeMetrics(const std::str
                                                                   const std::string& example,
                                                                   std::shared_ptr<prometheus::Registry> registry);
 
+// Stops a server ServeMetrics started on `addr`, at once: civetweb's stop waits for its accept
+// loop, which polls in 2 s quanta, so a daemon's exit (and a restarted agent's return) waited up to
+// 2 s. Connections to its own port wake that loop once the stop has begun.
+void StopMetrics(std::unique_ptr<prometheus::Exposer> exposer, const std::string& addr);
+
 }  // namespace failover

@@ -237,5 +237,6 @@ int main(int argc, char** argv) {
   const bool drained = DrainRuns(service, drain_timeout_s, *log);  // then 3 s for the streams to deliver reports
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
   if (!drained) std::_Exit(1);  // runs still use the service: do not destroy it under them
+  StopMetrics(std::move(exposer), metrics_listen);  // at once (civetweb's own stop waits up to 2 s)
   return 0;
 }
