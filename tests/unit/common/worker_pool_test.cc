@@ -56,6 +56,9 @@ TEST(WorkerPool, AThreadThatWaitedItsIdleTimeoutForAJobEnds) {
   ASSERT_TRUE(Eventually([&] { return pool.idle() == 1; }));
   pool.Async([] {}).get();  // well within the timeout: the same thread
   EXPECT_EQ(pool.threads_started(), 1u);
+  // Waiting again first (the job's result comes before its thread goes back to wait: checking
+  // only idle() == 0 could pass before that, and the next job then found the same thread).
+  ASSERT_TRUE(Eventually([&] { return pool.idle() == 1; }));
   ASSERT_TRUE(Eventually([&] { return pool.threads_started() == 1 && pool.idle() == 0; }))
       << "still waiting long after its idle timeout";
   EXPECT_EQ(pool.Async([] { return 2; }).get(), 2);
