@@ -151,9 +151,12 @@ bool CheckTlsPath(const GlobalOptions& g, std::chrono::milliseconds timeout) {
 // backlog: EAGAIN) is left to gRPC. Returns "" or why not.
 std::string UnixSocketRefusal(const std::string& target) {
   std::string path = target.substr(std::strlen("unix:"));
-  if (path.rfind("//", 0) == 0) path = path.substr(2);  // unix:///run/x.sock
+  if (path.rfind("///", 0) == 0) path = path.substr(2);  // unix:///run/x.sock
   sockaddr_un addr{};
-  if (path.empty() || path.size() >= sizeof(addr.sun_path)) return "";  // gRPC names what is wrong with it
+  // Forms gRPC reads its own way (an authority, %-escapes), or too long: gRPC tries and says.
+  if (path.empty() || path.rfind("//", 0) == 0 || path.find('%') != std::string::npos ||
+      path.size() >= sizeof(addr.sun_path))
+    return "";
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.data(), path.size());
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -1,6 +1,7 @@
 #include "common/metrics_exposer.h"
 
 #include <netdb.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,6 +41,9 @@ void Knock(const std::string& host, int port) {
   for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
     const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) continue;
+    // A bound address whose SYNs a firewall drops must not hold the stop: a connect gives up in 50 ms.
+    const timeval limit{0, 50 * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
     const bool connected = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
     close(fd);
     if (connected) break;
@@ -47,9 +51,12 @@ void Knock(const std::string& host, int port) {
   freeaddrinfo(found);
 }
 
-// The host to knock at for a server bound to `addr` (host:port, [v6]:port; any-address: loopback).
+// The host to knock at for a server bound to `addr` (host:port, [v6]:port, a port alone, or a
+// civetweb list "a,b": its first entry; any-address: loopback).
 std::string KnockHost(const std::string& addr) {
-  std::string host = addr.substr(0, addr.rfind(':'));
+  const std::string first = addr.substr(0, addr.find(','));
+  if (first.find(':') == std::string::npos) return "127.0.0.1";
+  std::string host = first.substr(0, first.rfind(':'));
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   if (host.empty() || host == "0.0.0.0" || host == "*") return "127.0.0.1";
   if (host == "::") return "::1";

@@ -148,7 +148,7 @@ class EventStream {
 
   // Folds `next` into `batch` (e.g. appends it to a repeated field the client unpacks).
   using MergeFn = std::function<void(T* batch, T next)>;
-  // At most this many queued messages go out as one.
+  // At most this many queued messages are folded into the one being written.
   static constexpr int kMaxMerged = 64;
 
   // For a sync handler: runs `work` on a pool thread and writes what it pushes from this

@@ -2,12 +2,12 @@
 """failoverctl against a unix socket nothing serves: it says so at once, naming the socket and why,
 and exits 1 (the coordinator is unreachable: not a usage error); a socket that accepts connections
 is left to gRPC (it still ends with exit 1 and the gRPC error when no coordinator answers there).
-Usage: unreachable_coordinator.py FAILOVERCTL WORK_DIR"""
-import os, shutil, socket, subprocess, sys, threading
+Usage: unreachable_coordinator.py FAILOVERCTL"""
+import os, shutil, socket, subprocess, sys, tempfile, threading
 
-ctl, work = sys.argv[1], sys.argv[2]
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
+ctl = sys.argv[1]
+# Under /tmp, not the build directory: a unix socket's path must fit in 108 bytes.
+work = tempfile.mkdtemp(prefix="failoverctl-unreachable-", dir="/tmp")
 failed = []
 
 
