@@ -1,8 +1,5 @@
 #include "common/metrics_exposer.h"
 
-#include <netdb.h>
-#include <sys/time.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "failover/tcp_connect.h"
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"
 
@@ -31,36 +29,19 @@ absl::StatusOr<std::unique_ptr<prometheus::Exposer>> ServeMetrics(const std::str
 
 namespace {
 
-// Opens and closes one TCP connection to host:port (our own listening socket: answers at once).
-void Knock(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return;
-  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) continue;
-    // A bound address whose SYNs a firewall drops must not hold the stop: a connect gives up in 50 ms.
-    const timeval limit{0, 50 * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
-    const bool connected = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
-    close(fd);
-    if (connected) break;
-  }
-  freeaddrinfo(found);
+// Opens and closes one connection to our own listening socket (a firewall that drops SYNs to a
+// non-loopback address must not hold the stop: 50 ms each).
+void Knock(const HostPort& to) {
+  auto fd = ConnectTcp(to.host, to, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+  if (fd.ok()) close(*fd);
 }
 
 // The host to knock at for a server bound to `addr` (host:port, [v6]:port, a port alone, or a
 // civetweb list "a,b": its first entry; any-address: loopback).
 std::string KnockHost(const std::string& addr) {
-  const std::string first = addr.substr(0, addr.find(','));
-  if (first.find(':') == std::string::npos) return "127.0.0.1";
-  std::string host = first.substr(0, first.rfind(':'));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty() || host == "0.0.0.0" || host == "*") return "127.0.0.1";
-  if (host == "::") return "::1";
-  return host;
+  auto bound = SplitAddress(addr.substr(0, addr.find(',')));
+  if (!bound.ok() || bound->host.empty() || bound->host == "0.0.0.0" || bound->host == "*") return "127.0.0.1";
+  return bound->host == "::" ? "::1" : bound->host;
 }
 
 }  // namespace
@@ -75,7 +56,7 @@ void StopMetrics(std::unique_ptr<prometheus::Exposer> exposer, const std::string
   });
   const std::string host = KnockHost(addr);
   while (!stopped) {
-    for (int port : ports) Knock(host, port);
+    for (int port : ports) Knock({host, std::to_string(port)});
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   stopper.join();
